@@ -1,0 +1,26 @@
+# The two-command quick start: `make run` (set up, then the demo) and `make test` (set up, then the tests).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test typecheck bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/spreadtrace demo
+
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+typecheck: $(VENV)/.installed
+	$(BIN)/mypy
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.matching
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache

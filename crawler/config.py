@@ -1,0 +1,37 @@
+"""Settings for spreadtrace outside a running crawl: loading them, and the objects built from them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from scrapy.settings import BaseSettings, Settings
+
+from matcher import MatchPolicy
+
+SETTINGS_MODULE = "crawler.settings"
+
+
+def load_settings(home: Path, overrides: Mapping[str, Any] = ()) -> Settings:  # type: ignore[assignment]
+    """crawler/settings.py, then the home's defaults, then ``overrides`` (the CLI's ``-s NAME=VALUE``)."""
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    settings.set("SPREADTRACE_STORE_URI", f"sqlite:///{home / 'spreadtrace.db'}", priority="project")
+    settings.set("SPREADTRACE_SITES_FILE", str(home / "sites.toml"), priority="project")
+    settings.update(dict(overrides), priority="cmdline")
+    from crawler import __version__
+
+    contact = settings.get("SPREADTRACE_CONTACT")
+    agent = f"spreadtrace/{__version__} (content-spread tracker{'; +' + contact if contact else ''})"
+    settings.set("USER_AGENT", agent, priority="project")
+    return settings
+
+
+def match_policy(settings: BaseSettings) -> MatchPolicy:
+    return MatchPolicy(
+        pdq_max_distance=settings.getint("SPREADTRACE_PDQ_MAX_DISTANCE"),
+        pdq_corroborated_max_distance=settings.getint("SPREADTRACE_PDQ_CORROBORATED_MAX_DISTANCE"),
+        pdq_min_quality=settings.getint("SPREADTRACE_PDQ_MIN_QUALITY"),
+        phash_max_distance=settings.getint("SPREADTRACE_PHASH_MAX_DISTANCE"),
+    )

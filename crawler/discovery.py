@@ -1,0 +1,133 @@
+"""Find the media a page shows, and the upload time the page claims for each.
+
+Covers what image boards, tube sites and forums use: ``img`` ``src``/``srcset``, ``picture``/``source``,
+lazy-loading attributes (``data-src`` and kin), ``og:image``/``twitter:image`` and JSON-LD. A claimed
+time comes with its provenance ("json-ld:uploadDate", "html:time"), because a page's word is not ours.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from parsel import Selector
+
+from tracker.clock import parse_claimed_time
+
+_LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-full")
+_LAZY_SRCSETS = ("data-srcset", "data-lazy-srcset")
+_JSONLD_TIMES = ("uploadDate", "datePublished", "dateCreated")
+_META_IMAGES = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
+_META_TIMES = ("article:published_time", "og:published_time", "datePublished", "uploadDate")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaRef:
+    url: str
+    found_in: str
+    claimed_at: str | None = None
+    claimed_source: str | None = None
+
+
+def discover_media(selector: Selector, base_url: str) -> list[MediaRef]:
+    """Every distinct media URL on the page, in page order, absolute."""
+    from urllib.parse import urljoin
+
+    page_time, page_source = page_claimed_time(selector)
+    found: dict[str, MediaRef] = {}
+
+    def add(raw: str | None, found_in: str, claimed: tuple[str | None, str | None]) -> None:
+        if not raw or raw.strip().startswith(("data:", "javascript:", "#")):
+            return
+        url = urljoin(base_url, raw.strip()).split("#", 1)[0]
+        if url.startswith(("http://", "https://")) and url not in found:
+            found[url] = MediaRef(url, found_in, *claimed)
+
+    for image in selector.css("img, picture source"):
+        claimed = _element_time(image) or (page_time, page_source)
+        for attribute in _LAZY_ATTRIBUTES:
+            add(image.attrib.get(attribute), f"img[{attribute}]", claimed)
+        for attribute in ("srcset", *_LAZY_SRCSETS):
+            add(largest_srcset_candidate(image.attrib.get(attribute, "")), f"img[{attribute}]", claimed)
+        add(image.attrib.get("src"), "img[src]", claimed)
+    for name in _META_IMAGES:
+        for content in selector.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').getall():
+            add(content, f"meta:{name}", (page_time, page_source))
+    for obj in _jsonld_objects(selector):
+        for url in _jsonld_image_urls(obj):
+            add(url, "json-ld", (page_time, page_source))
+    return list(found.values())
+
+
+def page_claimed_time(selector: Selector) -> tuple[str | None, str | None]:
+    """The page's own publication time: JSON-LD first, then meta tags, then a lone <time>."""
+    for obj in _jsonld_objects(selector):
+        for key in _JSONLD_TIMES:
+            value = obj.get(key)
+            if isinstance(value, str) and (parsed := parse_claimed_time(value)):
+                return parsed, f"json-ld:{key}"
+    for name in _META_TIMES:
+        for content in selector.xpath(f'//meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]/@content'):
+            if parsed := parse_claimed_time(content.get()):
+                return parsed, f"meta:{name}"
+    times = selector.xpath("//time/@datetime").getall()
+    if len(times) == 1 and (parsed := parse_claimed_time(times[0])):
+        return parsed, "html:time"
+    return None, None
+
+
+def largest_srcset_candidate(srcset: str) -> str | None:
+    """The candidate with the largest width or density descriptor: the best copy to hash."""
+    best: tuple[float, str] | None = None
+    for candidate in srcset.split(","):
+        parts = candidate.strip().split()
+        if not parts:
+            continue
+        size = 1.0
+        if len(parts) > 1 and parts[1][:-1].replace(".", "", 1).isdigit():
+            size = float(parts[1][:-1])
+        if best is None or size > best[0]:
+            best = (size, parts[0])
+    return None if best is None else best[1]
+
+
+def _element_time(element: Selector) -> tuple[str, str] | None:
+    """The <time> of the nearest enclosing post: the closest ancestor that holds one, below <body>."""
+    holder = element.xpath("ancestor::*[.//time[@datetime]][1]")
+    if not holder or holder[0].root.tag in ("body", "html"):
+        return None
+    parsed = parse_claimed_time(holder[0].xpath(".//time/@datetime").get(""))
+    return (parsed, "html:time") if parsed else None
+
+
+def _jsonld_objects(selector: Selector) -> Iterator[dict[str, Any]]:
+    for script in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            document = json.loads(script)
+        except ValueError:
+            continue
+        yield from _walk(document)
+
+
+def _walk(node: Any) -> Iterator[dict[str, Any]]:
+    if isinstance(node, list):
+        for item in node:
+            yield from _walk(item)
+    elif isinstance(node, dict):
+        yield node
+        yield from _walk(node.get("@graph", []))
+
+
+def _jsonld_image_urls(obj: dict[str, Any]) -> Iterator[str]:
+    types = obj.get("@type", "")
+    is_image = "ImageObject" in (types if isinstance(types, list) else [types])
+    keys = ("image", "thumbnailUrl", "contentUrl", "url") if is_image else ("image", "thumbnailUrl")
+    for key in keys:
+        value = obj.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                yield item
+            elif isinstance(item, dict):
+                yield from _jsonld_image_urls({**item, "@type": "ImageObject"})

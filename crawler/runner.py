@@ -1,0 +1,129 @@
+"""Run one visit of some sites in this process, with a live progress display.
+
+A Twisted reactor cannot restart, so this runs once per process: the CLI's `crawl` and `demo` call it
+once; tests run it through the CLI in a subprocess.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.console import Console
+from rich.logging import RichHandler
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from scrapy import signals
+from scrapy.crawler import Crawler, CrawlerProcess
+from scrapy.http import Response, TextResponse
+from scrapy.settings import Settings
+
+from crawler.items import MediaItem
+from crawler.sites import Site
+from crawler.spiders.site import SiteSpider
+
+
+@dataclass(frozen=True, slots=True)
+class VisitSummary:
+    site: str
+    pages: int
+    media: int
+    observations: int
+    hashed: int
+    unhashable: int
+    sightings: int
+    finish_reason: str
+
+
+class _SiteCounter:
+    """Counts one crawler's pages, media and matches from its signals, into a progress line."""
+
+    def __init__(self, crawler: Crawler, progress: Progress | None, site: str) -> None:
+        self.site, self.progress = site, progress
+        self.pages = self.media = self.sightings = 0
+        self.task = progress.add_task(site, total=None, detail="starting") if progress else None
+        crawler.signals.connect(self.response_received, signal=signals.response_received)
+        crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+
+    def response_received(self, response: Response, request: Any, spider: Any) -> None:
+        if "media_url" in request.meta:
+            self.media += 1
+        elif isinstance(response, TextResponse):
+            self.pages += 1
+        self._show()
+
+    def item_scraped(self, item: Any, response: Any, spider: Any) -> None:
+        if isinstance(item, MediaItem):
+            self.sightings += item.sightings
+        self._show()
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        self._show(done=reason)
+
+    def _show(self, done: str | None = None) -> None:
+        if self.progress is None or self.task is None:
+            return
+        detail = f"{self.pages} pages, {self.media} media, [bold]{self.sightings} sightings[/bold]"
+        if done:
+            detail += f" — {done}"
+        self.progress.update(self.task, detail=detail)
+
+
+def run_visits(settings: Settings, sites: Sequence[Site], console: Console | None = None) -> list[VisitSummary]:
+    """Visit each site once, concurrently, and return what each visit did."""
+    show_progress = settings.getbool("SPREADTRACE_PROGRESS") and console is not None
+    settings = settings.copy()
+    settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
+    process = CrawlerProcess(settings)
+    if console is not None:
+        _log_through_rich(console, settings.get("LOG_LEVEL"))
+    progress = None
+    if show_progress:
+        progress = Progress(
+            SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[detail]}"),
+            TimeElapsedColumn(), console=console, transient=False,
+        )  # fmt: skip
+    crawlers = []
+    for site in sites:
+        crawler = process.create_crawler(SiteSpider)
+        if site.delay is not None:
+            crawler.settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
+        counter = _SiteCounter(crawler, progress, site.name)
+        process.crawl(crawler, site=site)
+        crawlers.append((crawler, counter))
+    if progress is not None:
+        with progress:
+            process.start()
+    else:
+        process.start()
+    return [_summary(crawler, counter) for crawler, counter in crawlers]
+
+
+def _summary(crawler: Crawler, counter: _SiteCounter) -> VisitSummary:
+    stats = crawler.stats.get_stats() if crawler.stats else {}
+    return VisitSummary(
+        site=counter.site,
+        pages=counter.pages,
+        media=counter.media,
+        observations=int(stats.get("spreadtrace/observation/count", 0)),
+        hashed=int(stats.get("spreadtrace/media/hashed", 0)),
+        unhashable=int(stats.get("spreadtrace/media/unhashable", 0)),
+        sightings=int(stats.get("spreadtrace/match/count", 0)),
+        finish_reason=str(stats.get("finish_reason", "unknown")),
+    )
+
+
+def _log_through_rich(console: Console, level: str) -> None:
+    """Log lines print above the live display on a terminal, and as one plain line each elsewhere."""
+    handler: logging.Handler
+    if console.is_terminal:
+        handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    else:
+        handler = logging.StreamHandler(console.file)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setLevel(level)  # on the handler: Scrapy sets its own loggers' levels
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)

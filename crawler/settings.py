@@ -1,0 +1,57 @@
+"""Scrapy settings for spreadtrace, and every SPREADTRACE_* default, commented.
+
+The CLI loads this module, then applies its own overrides (``--home``, ``-s NAME=VALUE``). Each
+SPREADTRACE_* name is documented in docs/settings.md; tests/test_docs.py checks that.
+"""
+
+BOT_NAME = "spreadtrace"
+SPIDER_MODULES = ["crawler.spiders"]
+NEWSPIDER_MODULE = "crawler.spiders"
+
+# Politeness. Per-site delays come from the site registry.
+ROBOTSTXT_OBEY = True
+CONCURRENT_REQUESTS = 16
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = 0.5
+DOWNLOAD_TIMEOUT = 30
+REDIRECT_MAX_TIMES = 5
+RETRY_TIMES = 2
+COOKIES_ENABLED = False
+# No control servers: a tracker has no business opening ports on an analyst's machine.
+TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
+
+# Never on: a cached copy would make a removed page look online (DESIGN.md, known traps).
+HTTPCACHE_ENABLED = False
+
+# Pages above this are cut off; media carry their own cap (SPREADTRACE_IMAGE_MAX_BYTES).
+DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 0
+
+ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
+# Warnings only by default: one line per skipped file or failed page. INFO adds each match and Scrapy's own lines.
+LOG_LEVEL = "WARNING"
+
+# -- spreadtrace ------------------------------------------------------------------------------------
+# Contact address (URL or e-mail) put in the User-Agent, so site operators can reach the team.
+SPREADTRACE_CONTACT = ""
+# Largest image file downloaded, in bytes; larger files are recorded as skipped.
+SPREADTRACE_IMAGE_MAX_BYTES = 40 * 1024 * 1024
+# Largest image decoded, in pixels (checked from the header: a decompression bomb costs nothing).
+SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
+# Pages fetched per site per visit, at most; media files do not count.
+SPREADTRACE_MAX_PAGES_PER_VISIT = 500
+# PDQ distance at or under which a match counts when pHash agrees too (the gray zone above the threshold).
+SPREADTRACE_PDQ_CORROBORATED_MAX_DISTANCE = 48
+# PDQ distance at or under which PDQ alone decides a match (Meta's recommended 31 of 256 bits).
+SPREADTRACE_PDQ_MAX_DISTANCE = 31
+# PDQ quality under which a hash is not used (Meta: below 50 it is unreliable).
+SPREADTRACE_PDQ_MIN_QUALITY = 50
+# pHash distance (of 64 bits) at or under which pHash agrees.
+SPREADTRACE_PHASH_MAX_DISTANCE = 8
+# Show a live progress display on the terminal while crawling.
+SPREADTRACE_PROGRESS = False
+# The site registry file (TOML). Empty: <home>/sites.toml.
+SPREADTRACE_SITES_FILE = ""
+# Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.
+SPREADTRACE_STORE_URI = ""

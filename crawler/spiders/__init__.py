@@ -1,0 +1,1 @@
+"""Spiders: one generic spider driven by the site registry."""

@@ -1,0 +1,25 @@
+"""Recognition: media bytes -> hashes -> match decisions. No network, no database, no cases.
+
+See docs/architecture.md ("matcher").
+"""
+
+from matcher.errors import InvalidSignal, MatcherError, UnhashableContent
+from matcher.matcher import Matcher
+from matcher.media import MediaHashes, hash_media, sha256_hex
+from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement
+from matcher.signal import ContentKind, Signal
+
+__all__ = [
+    "ContentKind",
+    "InvalidSignal",
+    "MatchDecision",
+    "MatchPolicy",
+    "Matcher",
+    "MatcherError",
+    "MediaHashes",
+    "Signal",
+    "SignalAgreement",
+    "UnhashableContent",
+    "hash_media",
+    "sha256_hex",
+]

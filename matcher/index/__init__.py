@@ -1,0 +1,5 @@
+"""Match indexes: hash -> the entries within a Hamming distance."""
+
+from matcher.index.linear import IndexMatch, LinearIndex
+
+__all__ = ["IndexMatch", "LinearIndex"]

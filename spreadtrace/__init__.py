@@ -1,0 +1,1 @@
+"""spreadtrace's command-line shell. See README.md and docs/architecture.md."""

@@ -1,0 +1,6 @@
+import sys
+
+from spreadtrace.cli import main
+
+main_exit = main()
+sys.exit(main_exit)

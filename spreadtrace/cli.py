@@ -1,0 +1,80 @@
+"""The command line: parses, loads settings, wires the parts. No logic of its own."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+
+from spreadtrace.app import App, default_home
+from spreadtrace.commands.case import case
+from spreadtrace.commands.crawl import crawl
+from spreadtrace.commands.demo import demo, demo_home
+from spreadtrace.commands.report import report
+from spreadtrace.commands.scan import scan
+from spreadtrace.commands.site import site
+from spreadtrace.errors import ReturnCode, return_code_for
+
+
+def _parse_setting(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
+    parsed = {}
+    for value in values:
+        name, sep, setting = value.partition("=")
+        if not sep or not name:
+            raise click.BadParameter(f"{value!r}: expected NAME=VALUE")
+        parsed[name.strip()] = setting
+    return parsed
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--home", type=click.Path(path_type=Path), default=None,
+              help="Where spreadtrace keeps its data [env SPREADTRACE_HOME; default: the per-user data folder].")
+@click.option("--sites", "sites_file", type=click.Path(path_type=Path), default=None,
+              help="Site registry file [default: HOME/sites.toml].")
+@click.option("-s", "--set", "overrides", multiple=True, callback=_parse_setting, metavar="NAME=VALUE",
+              help="Override a setting (see docs/settings.md); repeatable.")  # fmt: skip
+@click.version_option(package_name="spreadtrace")
+@click.pass_context
+def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, overrides: dict[str, str]) -> None:
+    """spreadtrace: track where reported images are re-uploaded and how they spread."""
+    if home is None:
+        use_temporary = ctx.invoked_subcommand == "demo" and "SPREADTRACE_HOME" not in os.environ
+        home = demo_home() if use_temporary else default_home()
+    if sites_file is not None:
+        overrides["SPREADTRACE_SITES_FILE"] = str(sites_file.expanduser().resolve())
+    app = App(home, overrides)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+for command in (case, site, crawl, scan, report, demo):
+    cli.add_command(command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: exceptions become one ``error:`` line and a ReturnCode."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="spreadtrace", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return ReturnCode.USER_ERROR
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        return ReturnCode.FAILED
+    except Exception as exc:
+        code = return_code_for(exc)
+        if code is None:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return code
+    return ReturnCode.OK
+
+
+def run() -> None:
+    """The console script."""
+    sys.exit(main())

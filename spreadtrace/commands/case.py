@@ -1,0 +1,98 @@
+"""`spreadtrace case add|list`: open cases and register reported material as hashes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+from rich.table import Table
+
+from matcher import UnhashableContent, hash_media
+from spreadtrace.app import App
+from spreadtrace.errors import ReturnCode
+from spreadtrace.files import expand_paths, read_file
+from tracker import Reference, Sighting
+from tracker.models import validate_case_id
+
+
+@dataclass
+class AddOutcome:
+    added: list[Reference] = field(default_factory=list)
+    duplicates: int = 0
+    skipped: int = 0
+    earlier_sightings: list[Sighting] = field(default_factory=list)
+
+
+def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
+    """Hash each file as a reference of ``case_id``; the files themselves are not kept."""
+    validate_case_id(case_id)
+    outcome = AddOutcome()
+    files = list(expand_paths(paths))
+    max_pixels = app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
+    columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[name]}"))
+    with Progress(*columns, console=app.err, transient=True) as progress:
+        task = progress.add_task("hashing", total=len(files), name="")
+        for path, problem in files:
+            progress.update(task, name=path.name)
+            data, problem = (None, problem) if problem else read_file(path)
+            try:
+                if data is None:
+                    raise UnhashableContent(problem or "unreadable")
+                hashes = hash_media(data, reference=True, max_pixels=max_pixels)
+            except UnhashableContent as exc:
+                app.err.print(f"error: {path}: {exc}", markup=False, highlight=False)
+                outcome.skipped += 1
+            else:
+                app.store.ensure_case(case_id)
+                reference = app.tracker.add_reference(case_id, hashes, label=path.name)
+                if reference is None:
+                    outcome.duplicates += 1
+                else:
+                    outcome.added.append(reference)
+            progress.advance(task)
+    if outcome.added:
+        outcome.earlier_sightings = app.tracker.match_history(outcome.added)
+    return outcome
+
+
+@click.group()
+def case() -> None:
+    """Open cases and register the reported material (kept as hashes only)."""
+
+
+@case.command("add")
+@click.argument("case_id", metavar="CASE")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_obj
+def case_add(app: App, case_id: str, paths: tuple[Path, ...]) -> None:
+    """Hash image files or folders of them as references of CASE (created if new).
+
+    Only hashes are stored, never the files. Media crawled before is matched at once.
+    """
+    outcome = add_files(app, case_id, paths)
+    message = (
+        f"case {case_id}: {len(outcome.added)} reference(s) added, {outcome.duplicates} already registered, "
+        f"{outcome.skipped} file(s) skipped"
+    )
+    app.out.print(message, markup=False, highlight=False)
+    if outcome.earlier_sightings:
+        app.out.print(f"{len(outcome.earlier_sightings)} sighting(s) found among media seen before", markup=False)
+    if outcome.skipped and not (outcome.added or outcome.duplicates):
+        raise click.exceptions.Exit(ReturnCode.FAILED)
+
+
+@case.command("list")
+@click.pass_obj
+def case_list(app: App) -> None:
+    """List cases with their reference and sighting counts."""
+    cases = app.store.list_cases()
+    if not cases:
+        app.out.print("no cases yet (open one: spreadtrace case add CASE FILES...)", markup=False)
+        return
+    table = Table("case", "created", "references", "sightings")
+    for c in cases:
+        table.add_row(c.id, c.created_at, str(c.reference_count), str(len(app.store.sightings(c.id))))
+    app.out.print(table)

@@ -1,0 +1,61 @@
+"""`spreadtrace scan`: match local files against every case, without recording anything."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.table import Table
+
+from matcher import UnhashableContent, hash_media
+from spreadtrace.app import App
+from spreadtrace.errors import ReturnCode
+from spreadtrace.files import expand_paths, read_file
+
+
+def scan_file(app: App, path: Path, problem: str | None) -> dict[str, Any]:
+    data, problem = (None, problem) if problem else read_file(path)
+    try:
+        if data is None:
+            raise UnhashableContent(problem or "unreadable")
+        hashes = hash_media(data, max_pixels=app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"))
+    except UnhashableContent as exc:
+        return {"path": str(path), "error": str(exc), "matches": []}
+    references = {ref.id: ref for ref in app.store.references()}
+    matches = [
+        {
+            "case": references[d.reference_id].case_id,
+            "reference_id": d.reference_id,
+            "reference_label": references[d.reference_id].label,
+            "decided_by": d.decided_by,
+            "distance": d.distance,
+            "variant": d.variant,
+            "signals": [s.as_dict() for s in d.signals],
+        }
+        for d in app.tracker.matcher.match(hashes.signals)
+    ]
+    return {"path": str(path), "sha256": hashes.sha256, "error": None, "matches": matches}
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.pass_obj
+def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
+    """Check local image files against every case's references."""
+    results = [scan_file(app, path, problem) for path, problem in expand_paths(paths)]
+    if as_json:
+        click.echo(json.dumps(results, indent=2))
+    else:
+        table = Table("file", "matches")
+        for r in results:
+            found = "; ".join(f"{m['case']} / {m['reference_label']} ({m['decided_by']} {m['distance']})" for m in r["matches"])
+            table.add_row(r["path"], f"[red]{r['error']}[/red]" if r["error"] else (found or "-"))
+        app.out.print(table)
+    for r in results:
+        if r["error"]:
+            app.err.print(f"error: {r['path']}: {r['error']}", markup=False, highlight=False)
+    if all(r["error"] for r in results):
+        raise click.exceptions.Exit(ReturnCode.FAILED)

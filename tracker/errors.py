@@ -1,0 +1,25 @@
+"""Exceptions raised by the tracker. Messages name the next step."""
+
+
+class TrackerError(Exception):
+    """Base class for tracker errors."""
+
+
+class UnknownCase(TrackerError):
+    """Raised by stores and reports when a case id does not exist."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"unknown case {case_id!r} (see: spreadtrace case list)")
+        self.case_id = case_id
+
+
+class InvalidCaseName(TrackerError):
+    """Raised by `validate_case_id` for names that cannot be a case id."""
+
+
+class StoreUnavailable(TrackerError):
+    """Raised by `open_store` when the store cannot be opened or its URI is not understood."""
+
+
+class StoreSchemaTooNew(TrackerError):
+    """Raised by the SQLite store when the file was written by a newer spreadtrace."""

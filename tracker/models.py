@@ -1,0 +1,105 @@
+"""The record's nouns: cases, references, observations (facts) and sightings (derived from facts)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from matcher import Signal
+from tracker.errors import InvalidCaseName
+
+_CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def validate_case_id(case_id: str) -> str:
+    if not _CASE_ID.match(case_id):
+        raise InvalidCaseName(
+            f"invalid case name {case_id!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
+        )
+    return case_id
+
+
+def host_of(url: str) -> str:
+    """The host a URL is published on, with its port when it has one (as browsers show it)."""
+    return urlsplit(url).netloc.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    id: str
+    created_at: str
+    reference_count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A reported item, kept as hashes only. ``label`` is the analyst's name for it (the file name)."""
+
+    id: int
+    case_id: str
+    kind: str
+    sha256: str | None
+    md5: str | None
+    label: str | None
+    added_at: str
+    signals: tuple[Signal, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """An append-only fact: at ``observed_at``, ``media_url`` embedded in ``page_url`` answered so.
+
+    ``sha256`` is set when bytes arrived; ``error`` says why not, or why they could not be hashed.
+    ``claimed_at`` is the upload time the page itself states, with where it was read from.
+    """
+
+    observed_at: str
+    media_url: str
+    page_url: str
+    site: str | None = None
+    http_status: int | None = None
+    sha256: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    error: str | None = None
+    claimed_at: str | None = None
+    claimed_source: str | None = None
+    id: int | None = None
+
+    @property
+    def host(self) -> str:
+        return host_of(self.page_url)
+
+
+@dataclass(frozen=True, slots=True)
+class Sighting:
+    """One place a copy of a reference was found: a media URL shown on a page.
+
+    Derived from observations; ``first_seen``/``last_seen`` are our own observation times, ``claimed_at``
+    the earliest upload time a page stated for it.
+    """
+
+    id: int
+    case_id: str
+    reference_id: int
+    media_url: str
+    page_url: str
+    host: str
+    site: str | None
+    sha256: str | None
+    first_seen: str
+    last_seen: str
+    status: str
+    distance: int
+    decided_by: str
+    signals: tuple[dict[str, object], ...] = field(default=())
+    claimed_at: str | None = None
+    claimed_source: str | None = None
+
+    @property
+    def appeared(self) -> tuple[str, str]:
+        """The earliest known time of this copy and its basis: "claimed" by the page or "observed" by us."""
+        if self.claimed_at is not None and self.claimed_at < self.first_seen:
+            return self.claimed_at, "claimed"
+        return self.first_seen, "observed"

@@ -1,0 +1,114 @@
+"""The tracker service: what the crawler and the CLI hand observations and references to.
+
+It owns the matcher built from every case's references, so the crawler never talks to a backend and the
+matcher never learns about cases.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from matcher import Matcher, MatchDecision, MatchPolicy, MediaHashes
+from tracker.models import Observation, Reference, Sighting
+from tracker.store import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MediaState:
+    """What the store already knows of some bytes: their signals, or why they cannot be hashed."""
+
+    known: bool
+    error: str | None = None
+
+
+class Tracker:
+    def __init__(self, store: Store, policy: MatchPolicy) -> None:
+        self.store = store
+        self.policy = policy
+        references = store.references()
+        self._case_of = {ref.id: ref.case_id for ref in references}
+        self.matcher = Matcher(policy, ((ref.id, ref.signals) for ref in references))
+
+    # -- media met by a crawl ---------------------------------------------------------------------
+
+    def media_state(self, sha256: str) -> MediaState:
+        known = self.store.media_signals(sha256)
+        if known is None:
+            return MediaState(known=False)
+        return MediaState(known=True, error=known if isinstance(known, str) else None)
+
+    def record_media(self, hashes: MediaHashes) -> None:
+        self.store.put_media(hashes)
+
+    def record_unhashable(self, sha256: str, size: int, reason: str) -> None:
+        self.store.put_unhashable(sha256, size, reason)
+
+    def observe(self, observation: Observation) -> list[Sighting]:
+        """Append the observation; return the sightings it creates or extends."""
+        stored = self.store.append_observation(observation)
+        if stored.sha256 is None or stored.error is not None:
+            return []
+        signals = self.store.media_signals(stored.sha256)
+        if not isinstance(signals, tuple):
+            return []
+        return self._record_sightings(stored, self.matcher.match(signals))
+
+    # -- references -------------------------------------------------------------------------------
+
+    def add_reference(self, case_id: str, hashes: MediaHashes, label: str | None) -> Reference | None:
+        """Register a reference and match media from now on; None if the case already had these bytes.
+
+        Media seen before is matched by `match_history`, once for a whole batch of new references.
+        """
+        reference = self.store.add_reference(
+            case_id, str(hashes.kind), hashes.sha256, hashes.md5, label, hashes.signals
+        )
+        if reference is not None:
+            self._case_of[reference.id] = case_id
+            self.matcher.add_reference(reference.id, reference.signals)
+        return reference
+
+    def match_history(self, references: Sequence[Reference]) -> list[Sighting]:
+        """Sightings of ``references`` among all media observed so far (retroactive matching): a case
+        opened today still finds the copy crawled last month, and its first appearance."""
+        only_these = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
+        sightings: list[Sighting] = []
+        for sha256, signals in self.store.iter_media_signals():
+            decisions = only_these.match(signals)
+            if not decisions:
+                continue
+            for observation in self.store.observations_of(sha256):
+                if observation.error is None:
+                    sightings.extend(self._record_sightings(observation, decisions))
+        if sightings:
+            logger.info("retroactive matching found %d sightings", len(sightings))
+        return sightings
+
+    def _record_sightings(self, observation: Observation, decisions: Sequence[MatchDecision]) -> list[Sighting]:
+        return [
+            self.store.upsert_sighting(
+                Sighting(
+                    id=0,
+                    case_id=self._case_of[decision.reference_id],
+                    reference_id=decision.reference_id,
+                    media_url=observation.media_url,
+                    page_url=observation.page_url,
+                    host=observation.host,
+                    site=observation.site,
+                    sha256=observation.sha256,
+                    first_seen=observation.observed_at,
+                    last_seen=observation.observed_at,
+                    status="online",
+                    distance=decision.distance,
+                    decided_by=decision.decided_by,
+                    signals=tuple(s.as_dict() for s in decision.signals),
+                    claimed_at=observation.claimed_at,
+                    claimed_source=observation.claimed_source,
+                )
+            )
+            for decision in decisions
+        ]
