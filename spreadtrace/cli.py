@@ -57,7 +57,8 @@ for command in (case, site, crawl, scan, report, demo):
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: exceptions become one ``error:`` line and a ReturnCode."""
     try:
-        cli.main(args=list(argv) if argv is not None else None, prog_name="spreadtrace", standalone_mode=False)
+        # Without standalone mode click returns an Exit's code rather than raising it.
+        code = cli.main(args=list(argv) if argv is not None else None, prog_name="spreadtrace", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
     except click.ClickException as exc:
@@ -72,7 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         click.echo(f"error: {exc}", err=True)
         return code
-    return ReturnCode.OK
+    return code if isinstance(code, int) else ReturnCode.OK
 
 
 def run() -> None:

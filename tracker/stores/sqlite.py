@@ -194,19 +194,22 @@ class SQLiteStore:
         return tuple(_signal(r) for r in rows)
 
     def iter_media_signals(self) -> Iterator[tuple[str, tuple[Signal, ...]]]:
-        rows = self._read().execute(
-            "SELECT * FROM media_signals ORDER BY sha256, rowid"
-        )  # one pass, grouped by the ORDER BY: memory stays flat however many files were seen
-        current: str | None = None
-        batch: list[Signal] = []
-        for row in rows:
-            if row["sha256"] != current:
-                if current is not None:
-                    yield current, tuple(batch)
-                current, batch = row["sha256"], []
-            batch.append(_signal(row))
-        if current is not None:
-            yield current, tuple(batch)
+        # One streaming pass, grouped by the ORDER BY, so memory stays flat however many files were seen.
+        # Its own connection: an open statement pins a read snapshot, and callers write while iterating.
+        conn = self._connect()
+        try:
+            current: str | None = None
+            batch: list[Signal] = []
+            for row in conn.execute("SELECT * FROM media_signals ORDER BY sha256, rowid"):
+                if row["sha256"] != current:
+                    if current is not None:
+                        yield current, tuple(batch)
+                    current, batch = row["sha256"], []
+                batch.append(_signal(row))
+            if current is not None:
+                yield current, tuple(batch)
+        finally:
+            conn.close()
 
     # -- observations -----------------------------------------------------------------------------
 
@@ -238,7 +241,7 @@ class SQLiteStore:
     def upsert_sighting(self, sighting: Sighting) -> Sighting:
         s = sighting
 
-        def upsert(conn: sqlite3.Connection) -> int:
+        def upsert(conn: sqlite3.Connection) -> Sighting:
             conn.execute(
                 "INSERT INTO sightings (case_id, reference_id, media_url, page_url, host, site, sha256, first_seen,"
                 " last_seen, status, distance, decided_by, signals, claimed_at, claimed_source)"
@@ -257,14 +260,12 @@ class SQLiteStore:
                  s.claimed_source),
             )  # fmt: skip
             row = conn.execute(
-                "SELECT id FROM sightings WHERE reference_id = ? AND page_url = ? AND media_url = ?",
+                "SELECT * FROM sightings WHERE reference_id = ? AND page_url = ? AND media_url = ?",
                 (s.reference_id, s.page_url, s.media_url),
             ).fetchone()
-            return int(row[0])
+            return _sighting(row)
 
-        sighting_id = self._write(upsert)
-        row = self._read().execute("SELECT * FROM sightings WHERE id = ?", (sighting_id,)).fetchone()
-        return _sighting(row)
+        return self._write(upsert)
 
     def sightings(self, case_id: str) -> list[Sighting]:
         self.get_case(case_id)

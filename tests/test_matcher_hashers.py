@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import pytest
+
+from matcher import InvalidSignal, Signal, hash_media
+from matcher.hashers import IMAGE_HASHERS, Hasher, PdqHasher, hasher_for
+from simsites.corpus import encode, sample_image
+
+# Pinned: a change here means stored hashes and partners' hash lists no longer compare.
+COFFEE_PDQ = "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0"
+COFFEE_PHASH = "bb8320376c0f3637"
+
+
+class HasherContract:
+    """Every hasher: its examples validate, and each is at distance 0 from itself (SignalTypeAutoTest)."""
+
+    hasher: Hasher
+
+    def test_examples_validate_and_self_distance_is_zero(self):
+        for example in self.hasher.examples:
+            assert self.hasher.validate(example) == example.lower()
+            assert self.hasher.distance(example, example) == 0
+
+    def test_validate_normalises_case_and_whitespace(self):
+        example = self.hasher.examples[0]
+        assert self.hasher.validate(f"  {example.upper()} ") == example
+
+    @pytest.mark.parametrize("bad", ["", "xyz", "0" * 3, "g" * 64, "0" * 65])
+    def test_malformed_values_raise(self, bad):
+        with pytest.raises(InvalidSignal):
+            self.hasher.validate(bad)
+
+    def test_distance_counts_differing_bits(self):
+        width = self.hasher.bits // 4
+        assert self.hasher.distance("0" * width, "f" + "0" * (width - 1)) == 4
+        assert self.hasher.distance("0" * width, "f" * width) == self.hasher.bits
+
+
+@pytest.mark.parametrize("hasher", IMAGE_HASHERS, ids=lambda h: h.name)
+class TestEveryHasher(HasherContract):
+    @pytest.fixture(autouse=True)
+    def _bind(self, hasher):
+        self.hasher = hasher
+
+
+def test_pinned_hashes_of_a_sample_photograph():
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"))
+    values = {s.kind: s.value for s in hashes.signals}
+    assert values == {"pdq": COFFEE_PDQ, "phash": COFFEE_PHASH}
+    assert next(s.quality for s in hashes.signals if s.kind == "pdq") == 100
+
+
+def test_pdq_hex_is_threatexchanges_bit_order():
+    import numpy as np
+    import pdqhash
+
+    vector, _ = pdqhash.compute(np.asarray(sample_image("coffee")))
+    as_threatexchange_writes_it = "%064x" % int("".join(str(int(b)) for b in vector), 2)
+    assert PdqHasher().hash_image(sample_image("coffee")).value == as_threatexchange_writes_it
+
+
+def test_reference_hashes_carry_every_orientation():
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"), reference=True)
+    variants = {(s.kind, s.variant) for s in hashes.signals}
+    assert ("pdq", "flip_h") in variants and ("pdq", "rot90") in variants and ("phash", "flip_h") in variants
+    assert sum(1 for s in hashes.signals if s.kind == "pdq") == 8
+
+
+def test_signal_text_form_names_its_algorithm():
+    signal = Signal.parse(f"pdq:{COFFEE_PDQ.upper()}")
+    assert signal == Signal("pdq", COFFEE_PDQ, 1)
+    assert str(signal) == f"pdq:{COFFEE_PDQ}"
+    with pytest.raises(InvalidSignal, match="KIND:VALUE"):
+        Signal.parse(COFFEE_PDQ)  # bare hex: which algorithm?
+    with pytest.raises(InvalidSignal, match="unknown hash algorithm"):
+        Signal.parse(f"md9:{COFFEE_PDQ}")
+    assert hasher_for("phash").bits == 64

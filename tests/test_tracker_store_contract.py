@@ -1,0 +1,146 @@
+"""The Store contract. Every backend runs the same tests; SQLite always."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from matcher import ContentKind, MediaHashes, Signal
+from tracker import Observation, Sighting, UnknownCase, open_store
+from tracker.errors import InvalidCaseName, StoreUnavailable
+
+PDQ = Signal("pdq", "ab" * 32, 1, 90)
+PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
+
+
+def media(sha: str = "a" * 64) -> MediaHashes:
+    return MediaHashes(sha, "m" * 32, 1234, ContentKind.IMAGE, 640, 480, (PDQ, PHASH))
+
+
+def observation(**changes: object) -> Observation:
+    fields: dict[str, object] = dict(
+        observed_at="2026-03-01T10:00:00Z", media_url="http://h.example/m.jpg", page_url="http://h.example/p/1",
+        site="h", http_status=200, sha256="a" * 64, content_type="image/jpeg",
+    )  # fmt: skip
+    fields.update(changes)
+    return Observation(**fields)  # type: ignore[arg-type]
+
+
+def sighting(reference_id: int, **changes: object) -> Sighting:
+    fields: dict[str, object] = dict(
+        id=0, case_id="c1", reference_id=reference_id, media_url="http://h.example/m.jpg",
+        page_url="http://h.example/p/1", host="h.example", site="h", sha256="a" * 64,
+        first_seen="2026-03-01T10:00:00Z", last_seen="2026-03-01T10:00:00Z", status="online", distance=4,
+        decided_by="pdq", signals=({"kind": "pdq", "distance": 4},),
+    )  # fmt: skip
+    fields.update(changes)
+    return Sighting(**fields)  # type: ignore[arg-type]
+
+
+@pytest.fixture(params=["sqlite"])
+def store_uri(request, tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def store(store_uri):
+    s = open_store(store_uri)
+    yield s
+    s.close()
+
+
+class TestStoreContract:
+    def test_cases(self, store):
+        assert store.list_cases() == []
+        first = store.ensure_case("c1")
+        assert store.ensure_case("c1") == first  # idempotent
+        assert [c.id for c in store.list_cases()] == ["c1"]
+        with pytest.raises(UnknownCase, match="spreadtrace case list"):
+            store.get_case("nope")
+        with pytest.raises(InvalidCaseName):
+            store.ensure_case("../etc")
+
+    def test_references_keep_hashes_with_algorithm_version_and_variant(self, store):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, "m" * 32, "photo.jpg", [PDQ, PHASH])
+        assert ref is not None
+        assert store.add_reference("c1", "image", "a" * 64, "m" * 32, "again.jpg", [PDQ]) is None  # same bytes
+        [stored] = store.references("c1")
+        assert stored.signals == (PDQ, PHASH) and stored.label == "photo.jpg"
+        assert store.get_case("c1").reference_count == 1
+        with pytest.raises(UnknownCase):
+            store.add_reference("ghost", "image", "b" * 64, None, None, [PDQ])
+
+    def test_media_is_known_by_sha256(self, store):
+        assert store.media_signals("a" * 64) is None
+        store.put_media(media())
+        store.put_media(media())  # a second hash of the same bytes changes nothing
+        assert store.media_signals("a" * 64) == (PDQ, PHASH)
+        store.put_unhashable("b" * 64, 10, "empty file (0 bytes)")
+        assert store.media_signals("b" * 64) == "empty file (0 bytes)"
+        assert list(store.iter_media_signals()) == [("a" * 64, (PDQ, PHASH))]
+
+    def test_observations_are_appended(self, store):
+        first = store.append_observation(observation())
+        second = store.append_observation(observation(observed_at="2026-03-02T10:00:00Z"))
+        assert first.id is not None and second.id is not None and first.id != second.id
+        assert store.observations_of("a" * 64) == [first, second]
+        assert store.observation_count() == 2
+
+    def test_sighting_upsert_widens_the_window_and_keeps_the_earliest_claim(self, store):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+        first = store.upsert_sighting(sighting(ref.id, claimed_at="2026-02-01T00:00:00Z", claimed_source="html:time"))
+        later = store.upsert_sighting(
+            sighting(ref.id, first_seen="2026-03-05T00:00:00Z", last_seen="2026-03-05T00:00:00Z",
+                     claimed_at="2026-02-03T00:00:00Z", claimed_source="json-ld:uploadDate")
+        )  # fmt: skip
+        assert later.id == first.id
+        assert (later.first_seen, later.last_seen) == ("2026-03-01T10:00:00Z", "2026-03-05T00:00:00Z")
+        assert (later.claimed_at, later.claimed_source) == ("2026-02-01T00:00:00Z", "html:time")
+        assert store.sightings("c1") == [later]
+        assert later.signals == ({"kind": "pdq", "distance": 4},)
+
+    def test_writes_while_streaming_media_history_are_read_back(self, store):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+        for sha in ("a" * 64, "b" * 64):
+            store.put_media(media(sha))
+        written = [store.upsert_sighting(sighting(ref.id, sha256=sha, media_url=f"http://h.example/{sha[0]}.jpg"))
+                   for sha, _ in store.iter_media_signals()]  # fmt: skip
+        assert [s.sha256 for s in written] == ["a" * 64, "b" * 64]
+        assert store.sightings("c1") == written
+
+    def test_everything_survives_reopening(self, store, store_uri):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+        store.put_media(media())
+        store.append_observation(observation())
+        store.upsert_sighting(sighting(ref.id))
+        store.close()
+        again = open_store(store_uri)
+        try:
+            assert [r.signals for r in again.references()] == [(PDQ,)]
+            assert again.media_signals("a" * 64) == (PDQ, PHASH)
+            assert again.observation_count() == 1 and len(again.sightings("c1")) == 1
+        finally:
+            again.close()
+
+    def test_concurrent_writers_lose_nothing(self, store):
+        def append(worker: int) -> None:
+            for i in range(50):
+                store.append_observation(observation(media_url=f"http://h.example/{worker}/{i}.jpg"))
+
+        threads = [threading.Thread(target=append, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert store.observation_count() == 200
+
+
+def test_unknown_store_uri_says_what_is_expected():
+    with pytest.raises(StoreUnavailable, match="sqlite:///"):
+        open_store("postgres://db/x")
