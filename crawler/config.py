@@ -13,13 +13,13 @@ from matcher import MatchPolicy
 SETTINGS_MODULE = "crawler.settings"
 
 
-def load_settings(home: Path, overrides: Mapping[str, Any] = ()) -> Settings:  # type: ignore[assignment]
+def load_settings(home: Path, overrides: Mapping[str, Any] | None = None) -> Settings:
     """crawler/settings.py, then the home's defaults, then ``overrides`` (the CLI's ``-s NAME=VALUE``)."""
     settings = Settings()
     settings.setmodule(SETTINGS_MODULE, priority="project")
     settings.set("SPREADTRACE_STORE_URI", f"sqlite:///{home / 'spreadtrace.db'}", priority="project")
     settings.set("SPREADTRACE_SITES_FILE", str(home / "sites.toml"), priority="project")
-    settings.update(dict(overrides), priority="cmdline")
+    settings.update(dict(overrides or {}), priority="cmdline")
     from crawler import __version__
 
     contact = settings.get("SPREADTRACE_CONTACT")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ class SiteRegistry:
         temporary.write_text(tomli_w.dumps(document), encoding="utf-8")
         temporary.replace(self.path)  # atomic: a crash never leaves half a registry
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Site]:
         return iter(sorted(self._sites.values(), key=lambda site: site.name))
 
     def __len__(self) -> int:

@@ -30,14 +30,14 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
-            width, height = image.size
+            opened = Image.open(io.BytesIO(data))
+            width, height = opened.size
             if width * height > max_pixels:
                 raise UnhashableContent(
                     f"image too large ({width}x{height}, over {max_pixels:,} pixels): possible decompression bomb"
                 )
-            image.load()
-            image = ImageOps.exif_transpose(image)
+            opened.load()
+            image = ImageOps.exif_transpose(opened)
     except UnhashableContent:
         raise
     except UnidentifiedImageError:

@@ -25,7 +25,8 @@ class SiteServer:
         self.resources: dict[str, Resource] = {}
         self.requests: list[str] = []
         self._server = _bind(host, self)
-        self.host, self.port = self._server.server_address[:2]
+        address = self._server.server_address
+        self.host, self.port = str(address[0]), int(address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name=f"site-{name}", daemon=True)
 
     @property

@@ -51,7 +51,7 @@ class RecordPipeline:
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         if not isinstance(item, MediaItem):
             return item
-        recorded = threads.deferToThreadPool(reactor, self._pool, self._record, item)  # type: ignore[arg-type]
+        recorded = threads.deferToThreadPool(reactor, self._pool, self._record, item)
         return await maybe_deferred_to_future(recorded)
 
     def _record(self, item: MediaItem) -> MediaItem:

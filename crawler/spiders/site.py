@@ -25,6 +25,10 @@ from crawler.sites import Site, SiteRegistry
 
 class SiteSpider(scrapy.Spider):
     name = "site"
+    allowed_domains: list[str]
+    max_pages: int
+    media_max_bytes: int
+    links: LinkExtractor
 
     def __init__(self, site: Site | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -99,11 +103,11 @@ class SiteSpider(scrapy.Spider):
     def media_failed(self, failure: Failure) -> Iterator[MediaItem]:
         request = failure.request  # type: ignore[attr-defined]
         media_url = request.meta["media_url"]
-        if failure.check(HttpError):
+        if isinstance(failure.value, HttpError):
             response = failure.value.response
             yield self._finish(media_url, response.status, _content_type(response), error=f"HTTP {response.status}")
             return
-        reason = failure.getErrorMessage() or failure.type.__name__
+        reason = failure.getErrorMessage() or type(failure.value).__name__
         if "maxsize" in reason.lower() or "max size" in reason.lower():
             reason = f"larger than the {self.media_max_bytes:,}-byte media cap"
         self.logger.warning("skipped %s: %s", media_url, reason)

@@ -22,7 +22,7 @@ from tracker.models import Case, Observation, Reference, Sighting, validate_case
 from tracker.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
 T = TypeVar("T")
-_STOP = object()
+_Task = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
 
 
 class SQLiteStore:
@@ -34,7 +34,7 @@ class SQLiteStore:
         except (OSError, sqlite3.Error) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from None
         self._local = threading.local()
-        self._queue: queue.Queue[object] = queue.Queue()
+        self._queue: queue.Queue[_Task | None] = queue.Queue()  # None: stop
         self._migrate(writer)
         self._thread = threading.Thread(target=self._write_loop, args=(writer,), name="sqlite-writer", daemon=True)
         self._thread.start()
@@ -61,10 +61,10 @@ class SQLiteStore:
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
             task = self._queue.get()
-            if task is _STOP:
+            if task is None:
                 conn.close()
                 return
-            fn, future = task  # type: ignore[misc]
+            fn, future = task
             try:
                 conn.execute("BEGIN IMMEDIATE")
                 value = fn(conn)
@@ -90,7 +90,7 @@ class SQLiteStore:
 
     def close(self) -> None:
         if self._thread.is_alive():
-            self._queue.put(_STOP)
+            self._queue.put(None)
             self._thread.join()
         conn = getattr(self._local, "conn", None)
         if conn is not None:
