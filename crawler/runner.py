@@ -88,8 +88,6 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     crawlers = []
     for site in sites:
         crawler = process.create_crawler(SiteSpider)
-        if site.delay is not None:
-            crawler.settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
         counter = _SiteCounter(crawler, progress, site.name)
         process.crawl(crawler, site=site)
         crawlers.append((crawler, counter))

@@ -7,6 +7,7 @@ simulated sites this test process serves on loopback.
 from __future__ import annotations
 
 import json
+import re
 import os
 import sqlite3
 import subprocess
@@ -119,8 +120,10 @@ def test_a_second_visit_adds_observations_but_no_duplicate_sightings(crawled):
     home, _, before = crawled
     with db(home) as conn:
         observations, media = conn.execute("SELECT (SELECT count(*) FROM observations), (SELECT count(*) FROM media)").fetchone()
-    again = spreadtrace(home, "crawl", "--no-progress")
+    again = spreadtrace(home, "crawl", "--progress")
     assert again.returncode == 0, again.stderr
+    for site in ("board", "tube", "forum"):  # the progress display's final state, one line per site
+        assert re.search(rf"{site}\s+\d+ pages, \d+ media, 2 sightings — finished", again.stderr), again.stderr
     after = report(home)
     assert [s["id"] for s in after["sightings"]] == [s["id"] for s in before["sightings"]]
     for old, new in zip(before["sightings"], after["sightings"], strict=True):
@@ -139,6 +142,20 @@ def test_a_case_opened_after_the_crawl_finds_what_was_seen_before(world, tmp_pat
     assert "6 sighting(s) found among media seen before" in added.stdout
     data = report(home)
     assert {s["media_url"] for s in data["sightings"]} == {p.media_url for p in world.planted}
+
+
+def test_the_scrapy_project_runs_on_its_own_from_the_repository_root(world, tmp_path):
+    home = tmp_path / "home"
+    register_sites(home, world)
+    result = subprocess.run(
+        [sys.executable, "-m", "scrapy", "crawl", "site", "-a", "site=tube",
+         "-s", f"SPREADTRACE_SITES_FILE={home / 'sites.toml'}", "-s", f"SPREADTRACE_STORE_URI=sqlite:///{home / 'st.db'}"],
+        capture_output=True, text=True, timeout=240, cwd=Path(__file__).resolve().parent.parent,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(home / "st.db") as conn:
+        urls = {row[0] for row in conn.execute("SELECT media_url FROM observations")}
+    assert {p.media_url for p in world.planted if p.site == "tube"} <= urls
 
 
 def test_demo_runs_the_main_job_in_a_fresh_home(tmp_path):

@@ -45,6 +45,8 @@ class SiteSpider(scrapy.Spider):
         if spider._site is None:  # `scrapy crawl site -a site=NAME` from the repository root
             spider._site = SiteRegistry.load(Path(settings["SPREADTRACE_SITES_FILE"])).get(spider.site_name)
         site = spider._site
+        if site.delay is not None:  # settings are still open in from_crawler (Scrapy >= 2.11)
+            settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
         spider.allowed_domains = list(site.allowed_domains)
         spider.max_pages = settings.getint("SPREADTRACE_MAX_PAGES_PER_VISIT")
         spider.media_max_bytes = settings.getint("SPREADTRACE_IMAGE_MAX_BYTES")
