@@ -125,3 +125,5 @@ def _log_through_rich(console: Console, level: str) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # The spider says "skipped URL: larger than the cap" for media; Scrapy's own line would repeat it.
+    logging.getLogger("scrapy.core.downloader.handlers.http11").setLevel(logging.ERROR)

@@ -20,7 +20,7 @@ def render_report(console: Console, report: dict[str, Any]) -> None:
     if first is None:
         console.print("No sightings yet.")
         return
-    basis = f"claimed by the page ({first['claimed_source']})" if first["basis"] == "claimed" else "observed by us"
+    basis = f"claimed by the page, {first['claimed_source']}" if first["basis"] == "claimed" else "observed by us"
     console.print(
         f"[bold]First appearance[/bold]: {first['time']} ({basis}) on {first['host']}\n  page  {first['page_url']}"
         f"\n  media {first['media_url']}\n  of    {labels.get(first['reference_id'])}",

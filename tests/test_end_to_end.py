@@ -133,6 +133,22 @@ def test_a_second_visit_adds_observations_but_no_duplicate_sightings(crawled):
         assert conn.execute("SELECT count(*) FROM media").fetchone()[0] == media  # nothing hashed twice
 
 
+def test_media_over_the_size_cap_is_skipped_with_one_line_and_recorded(world, tmp_path):
+    home = tmp_path / "home"
+    register_sites(home, world)
+    result = spreadtrace(home, "-s", "SPREADTRACE_IMAGE_MAX_BYTES=40000", "crawl", "--site", "tube", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    with db(home) as conn:
+        capped = [url for (url,) in conn.execute("SELECT media_url FROM observations WHERE error LIKE 'larger than%'")]
+    sizes = {world.tube.url(path): len(r.body) for path, r in world.tube.resources.items() if path.startswith("/media/")}
+    assert sorted(capped) == sorted(url for url, size in sizes.items() if size > 40000)
+    assert capped  # the cap really cut something
+    for url in capped:
+        assert [line for line in result.stderr.splitlines() if url in line] == [
+            f"WARNING: skipped {url}: larger than the 40,000-byte media cap"
+        ]
+
+
 def test_a_case_opened_after_the_crawl_finds_what_was_seen_before(world, tmp_path):
     home = tmp_path / "home"
     register_sites(home, world)
