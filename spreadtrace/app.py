@@ -46,5 +46,8 @@ class App:
         self.err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, markup=True)
 
     def close(self) -> None:
-        if "store" in self.__dict__:
-            self.store.close()
+        """Close the store; the next use opens it afresh (a crawl in between writes through its own)."""
+        self.__dict__.pop("tracker", None)
+        store = self.__dict__.pop("store", None)
+        if store is not None:
+            store.close()

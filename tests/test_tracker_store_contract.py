@@ -128,6 +128,15 @@ class TestStoreContract:
         finally:
             again.close()
 
+    def test_a_failed_write_is_rolled_back_and_a_closed_store_refuses_writes(self, store):
+        store.ensure_case("c1")
+        with pytest.raises(UnknownCase):
+            store.add_reference("ghost", "image", "b" * 64, None, None, [PDQ])
+        assert store.references() == []  # nothing half-written
+        store.close()
+        with pytest.raises(StoreUnavailable, match="closed"):
+            store.ensure_case("c2")
+
     def test_concurrent_writers_lose_nothing(self, store):
         def append(worker: int) -> None:
             for i in range(50):

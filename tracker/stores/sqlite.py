@@ -70,12 +70,15 @@ class SQLiteStore:
                 value = fn(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 future.set_exception(exc)
             else:
                 future.set_result(value)
 
     def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._thread.is_alive():
+            raise StoreUnavailable(f"{self.path}: the store is closed")
         future: Future[T] = Future()
         self._queue.put((fn, future))
         return future.result()
