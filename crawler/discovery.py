@@ -11,6 +11,7 @@ import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urljoin
 
 from parsel import Selector
 
@@ -33,8 +34,6 @@ class MediaRef:
 
 def discover_media(selector: Selector, base_url: str) -> list[MediaRef]:
     """Every distinct media URL on the page, in page order, absolute."""
-    from urllib.parse import urljoin
-
     page_time, page_source = page_claimed_time(selector)
     found: dict[str, MediaRef] = {}
 

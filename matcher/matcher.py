@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from matcher.hashers import PdqHasher, PHasher
+from matcher.hashers import PdqHasher, PHasher, hasher_for
 from matcher.index import LinearIndex
 from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement, decide
 from matcher.signal import Signal
@@ -82,6 +82,6 @@ class Matcher:
         references = [s for s in self._signals[reference_id] if s.kind == kind]
         if query is None or not references:
             return SignalAgreement(kind, None, threshold, False, unusable=f"no {kind} hash on both sides")
-        hasher = _PDQ if kind == _PDQ.name else _PHASH
+        hasher = hasher_for(kind)
         distance, variant = min((hasher.distance(query.value, s.value), s.variant) for s in references)
         return SignalAgreement(kind, distance, threshold, distance <= threshold, variant)

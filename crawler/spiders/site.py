@@ -36,7 +36,7 @@ class SiteSpider(scrapy.Spider):
         self._site = site if isinstance(site, Site) else None
         # media URL -> pages waiting for its download, or the finished item to copy for later pages
         self._media: dict[str, list[PageContext] | MediaItem] = {}
-        self._pages = 0
+        self._pages: set[str] = set()  # page URLs requested this visit: the cap counts each once
 
     @classmethod
     def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
@@ -61,9 +61,9 @@ class SiteSpider(scrapy.Spider):
             yield self._page_request(url)
 
     def _page_request(self, url: str) -> scrapy.Request | None:
-        if self._pages >= self.max_pages or not self._within_site(url):
+        if url in self._pages or len(self._pages) >= self.max_pages or not self._within_site(url):
             return None
-        self._pages += 1
+        self._pages.add(url)
         return scrapy.Request(url, callback=self.parse)
 
     def _within_site(self, url: str) -> bool:

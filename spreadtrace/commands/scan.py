@@ -13,9 +13,10 @@ from matcher import UnhashableContent, hash_media
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode
 from spreadtrace.files import expand_paths, read_file
+from tracker import Reference
 
 
-def scan_file(app: App, path: Path, problem: str | None) -> dict[str, Any]:
+def scan_file(app: App, references: dict[int, Reference], path: Path, problem: str | None) -> dict[str, Any]:
     data, problem = (None, problem) if problem else read_file(path)
     try:
         if data is None:
@@ -23,7 +24,6 @@ def scan_file(app: App, path: Path, problem: str | None) -> dict[str, Any]:
         hashes = hash_media(data, max_pixels=app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"))
     except UnhashableContent as exc:
         return {"path": str(path), "error": str(exc), "matches": []}
-    references = {ref.id: ref for ref in app.store.references()}
     matches = [
         {
             "case": references[d.reference_id].case_id,
@@ -45,7 +45,8 @@ def scan_file(app: App, path: Path, problem: str | None) -> dict[str, Any]:
 @click.pass_obj
 def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
     """Check local image files against every case's references."""
-    results = [scan_file(app, path, problem) for path, problem in expand_paths(paths)]
+    references = {ref.id: ref for ref in app.store.references()}
+    results = [scan_file(app, references, path, problem) for path, problem in expand_paths(paths)]
     if as_json:
         click.echo(json.dumps(results, indent=2))
     else:
