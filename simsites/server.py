@@ -23,7 +23,6 @@ class SiteServer:
     def __init__(self, name: str, host: str) -> None:
         self.name = name
         self.resources: dict[str, Resource] = {}
-        self.requests: list[str] = []
         self._server = _bind(host, self)
         address = self._server.server_address
         self.host, self.port = str(address[0]), int(address[1])
@@ -52,7 +51,6 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = urlsplit(self.path).path
-            site.requests.append(path)
             resource = site.resources.get(path) or Resource(b"<h1>404 Not Found</h1>", status=404)
             self.send_response(resource.status)
             self.send_header("Content-Type", resource.content_type)

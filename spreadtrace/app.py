@@ -42,9 +42,6 @@ class App:
     def sites(self) -> SiteRegistry:
         return SiteRegistry.load(Path(self.settings["SPREADTRACE_SITES_FILE"]))
 
-    def warn(self, message: str) -> None:
-        self.err.print(f"[yellow]warning:[/yellow] {message}", highlight=False, markup=True)
-
     def close(self) -> None:
         """Close the store; the next use opens it afresh (a crawl in between writes through its own)."""
         self.__dict__.pop("tracker", None)

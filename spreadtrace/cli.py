@@ -59,8 +59,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # Without standalone mode click returns an Exit's code rather than raising it.
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="spreadtrace", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         return ReturnCode.USER_ERROR
