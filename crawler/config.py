@@ -28,6 +28,13 @@ def load_settings(home: Path, overrides: Mapping[str, Any] | None = None) -> Set
     return settings
 
 
+def default_match_policy() -> MatchPolicy:
+    """The policy crawler/settings.py defines, with no home and no overrides."""
+    settings = Settings()
+    settings.setmodule(SETTINGS_MODULE, priority="project")
+    return match_policy(settings)
+
+
 def match_policy(settings: BaseSettings) -> MatchPolicy:
     return MatchPolicy(
         pdq_max_distance=settings.getint("SPREADTRACE_PDQ_MAX_DISTANCE"),

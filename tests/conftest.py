@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crawler.config import load_settings, match_policy
+from crawler.config import default_match_policy
 from matcher import MatchPolicy
 from simsites import SimulatedWorld, running_world
 from simsites.corpus import encode, sample_image
@@ -28,7 +28,7 @@ def home(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def policy() -> MatchPolicy:
-    return match_policy(load_settings(Path("/nonexistent")))
+    return default_match_policy()
 
 
 @pytest.fixture(scope="session")

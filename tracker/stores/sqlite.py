@@ -6,6 +6,7 @@ are queued to a single thread, so Scrapy's item threads, the CLI and a dashboard
 
 from __future__ import annotations
 
+import itertools
 import json
 import queue
 import sqlite3
@@ -201,16 +202,9 @@ class SQLiteStore:
         # Its own connection: an open statement pins a read snapshot, and callers write while iterating.
         conn = self._connect()
         try:
-            current: str | None = None
-            batch: list[Signal] = []
-            for row in conn.execute("SELECT * FROM media_signals ORDER BY sha256, rowid"):
-                if row["sha256"] != current:
-                    if current is not None:
-                        yield current, tuple(batch)
-                    current, batch = row["sha256"], []
-                batch.append(_signal(row))
-            if current is not None:
-                yield current, tuple(batch)
+            rows = conn.execute("SELECT * FROM media_signals ORDER BY sha256, rowid")
+            for sha256, group in itertools.groupby(rows, key=lambda row: row["sha256"]):
+                yield sha256, tuple(_signal(row) for row in group)
         finally:
             conn.close()
 
