@@ -41,4 +41,7 @@ def match_policy(settings: BaseSettings) -> MatchPolicy:
         pdq_corroborated_max_distance=settings.getint("SPREADTRACE_PDQ_CORROBORATED_MAX_DISTANCE"),
         pdq_min_quality=settings.getint("SPREADTRACE_PDQ_MIN_QUALITY"),
         phash_max_distance=settings.getint("SPREADTRACE_PHASH_MAX_DISTANCE"),
+        dhash_max_distance=settings.getint("SPREADTRACE_DHASH_MAX_DISTANCE"),
+        orb_match_inliers=settings.getint("SPREADTRACE_ORB_MATCH_INLIERS"),
+        orb_review_inliers=settings.getint("SPREADTRACE_ORB_REVIEW_INLIERS"),
     )

@@ -35,13 +35,22 @@ LOG_LEVEL = "WARNING"
 # -- spreadtrace ------------------------------------------------------------------------------------
 # Contact address (URL or e-mail) put in the User-Agent, so site operators can reach the team.
 SPREADTRACE_CONTACT = ""
+# dHash distance (of 64 bits) at or under which dHash agrees (shown with each decision; it does not decide).
+SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Largest image file downloaded, in bytes; larger files are recorded as skipped.
 SPREADTRACE_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 # Largest image decoded, in pixels (checked from the header: a decompression bomb costs nothing).
 SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
+# Keep ORB local features of references and crawled media, and check crops, rotations, screenshots and
+# collages with them. Off: global hashes only (no crop resistance; gray-zone candidates stay "needs review").
+SPREADTRACE_LOCAL_FEATURES = True
 # Pages fetched per site per visit, at most; media files do not count.
 SPREADTRACE_MAX_PAGES_PER_VISIT = 500
-# PDQ distance at or under which a match counts when pHash agrees too (the gray zone above the threshold).
+# Geometrically consistent ORB keypoints at or over which local features decide a match.
+SPREADTRACE_ORB_MATCH_INLIERS = 16
+# Consistent ORB keypoints at or over which a candidate is kept as "needs review".
+SPREADTRACE_ORB_REVIEW_INLIERS = 9
+# PDQ distance up to which a candidate is checked with local features when pHash agrees (the gray zone).
 SPREADTRACE_PDQ_CORROBORATED_MAX_DISTANCE = 48
 # PDQ distance at or under which PDQ alone decides a match (Meta's recommended 31 of 256 bits).
 SPREADTRACE_PDQ_MAX_DISTANCE = 31

@@ -6,7 +6,7 @@ See docs/architecture.md ("matcher").
 from matcher.errors import InvalidSignal, MatcherError, UnhashableContent
 from matcher.matcher import Matcher
 from matcher.media import MediaHashes, hash_media, sha256_hex
-from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement
+from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement, Verdict
 from matcher.signal import ContentKind, Signal
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "Signal",
     "SignalAgreement",
     "UnhashableContent",
+    "Verdict",
     "hash_media",
     "sha256_hex",
 ]

@@ -1,30 +1,54 @@
-"""Reference signals -> indexes -> decisions for one piece of media. Knows nothing of cases or URLs."""
+"""Reference signals -> indexes -> decisions for one piece of media. Knows nothing of cases or URLs.
+
+Two routes to a candidate, one verdict policy:
+
+1. Global hashes: every PDQ the media has (trimmed, untrimmed) against every PDQ of every reference (all
+   orientations and sub-regions), pHash beside it. PDQ <= 31 is a match at once.
+2. Local features, when route 1 found no match: ORB keypoints vote for references, and the geometric
+   check (RANSAC) decides. This finds crops, rotations, screenshots and collages.
+
+Gray-zone candidates from route 1 go through the same geometric check: confirmed, they match; not
+confirmed, they come back as "needs review".
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
-from matcher.hashers import PdqHasher, PHasher, hasher_for
-from matcher.index import LinearIndex
-from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement, decide
+import numpy as np
+
+from matcher.hashers import DHasher, PdqHasher, PHasher
+from matcher.index.features import FeatureIndex
+from matcher.index.multi import MultiIndex
+from matcher.local import LocalFeatures, OrbExtractor, Verification, verify
+from matcher.policy import (
+    MatchDecision,
+    MatchPolicy,
+    SignalAgreement,
+    Verdict,
+    decide_global,
+    orb_confidence,
+    pdq_confidence,
+)
 from matcher.signal import Signal
 
-_PDQ = PdqHasher()
-_PHASH = PHasher()
+_PDQ, _PHASH, _DHASH, _ORB = PdqHasher(), PHasher(), DHasher(), OrbExtractor()
 
 
 class Matcher:
     """Matches media signals against reference signals, both given as `Signal`s.
 
-    References are opaque integer ids to the matcher; the tracker maps them to cases. Each reference's
-    orientation variants are indexed, so a mirrored copy matches through the reference's mirrored hash.
+    References are opaque integer ids to the matcher; the tracker maps them to cases.
     """
 
     def __init__(self, policy: MatchPolicy, references: Iterable[tuple[int, Sequence[Signal]]] = ()) -> None:
         self.policy = policy
-        self._pdq_index: LinearIndex[tuple[int, str]] = LinearIndex(_PDQ.bits)
-        self._phash_index: LinearIndex[tuple[int, str]] = LinearIndex(_PHASH.bits)
+        self._pdq = MultiIndex(_PDQ.bits)
+        self._phash = MultiIndex(_PHASH.bits, chunks=4)
+        self._entries: list[tuple[int, str]] = []  # index entry id -> (reference id, variant)
+        self._features = FeatureIndex()
         self._signals: dict[int, list[Signal]] = defaultdict(list)
         for reference_id, signals in references:
             self.add_reference(reference_id, signals)
@@ -36,52 +60,144 @@ class Matcher:
         for signal in signals:
             self._signals[reference_id].append(signal)
             if signal.kind == _PDQ.name and self._pdq_usable(signal):
-                self._pdq_index.add(signal.value, (reference_id, signal.variant))
+                self._pdq.add([self._entry(reference_id, signal)], _code(signal))
             elif signal.kind == _PHASH.name:
-                self._phash_index.add(signal.value, (reference_id, signal.variant))
+                self._phash.add([self._entry(reference_id, signal)], _code(signal))
+            elif signal.kind == _ORB.name:
+                self._features.add(reference_id, LocalFeatures.from_text(signal.value))
 
-    def match(self, signals: Sequence[Signal]) -> list[MatchDecision]:
-        """Every reference the media matches, nearest first."""
-        pdq = next((s for s in signals if s.kind == _PDQ.name), None)
+    def remove_reference(self, reference_id: int) -> None:
+        """Forget a reference (withdrawn by the case): its hashes are marked dead in the indexes."""
+        entries = [i for i, (ref, _) in enumerate(self._entries) if ref == reference_id]
+        self._pdq.remove(entries)
+        self._phash.remove(entries)
+        self._features.remove(reference_id)
+        self._signals.pop(reference_id, None)
+
+    def _entry(self, reference_id: int, signal: Signal) -> int:
+        self._entries.append((reference_id, signal.variant))
+        return len(self._entries) - 1
+
+    # -- matching ---------------------------------------------------------------------------------
+
+    def match(self, signals: Sequence[Signal], *, verify_gray: bool = True) -> list[MatchDecision]:
+        """Every reference the media matches or may match, surest first."""
+        pdqs = [s for s in signals if s.kind == _PDQ.name]
         phash = next((s for s in signals if s.kind == _PHASH.name), None)
+        dhash = next((s for s in signals if s.kind == _DHASH.name), None)
+        orb = next((s for s in signals if s.kind == _ORB.name), None)
+        query_features = LocalFeatures.from_text(orb.value) if orb is not None else None
+
         candidates: set[int] = set()
-        if pdq is not None and self._pdq_usable(pdq):
-            hits = self._pdq_index.query(pdq.value, self.policy.pdq_max_distance)
-            candidates.update(hit.entry[0] for hit in hits)
+        usable = [s for s in pdqs if self._pdq_usable(s)]
+        if usable:
+            codes = np.stack([_code(s) for s in usable])
+            radius = max(self.policy.pdq_max_distance, self.policy.pdq_corroborated_max_distance)
+            for hits in self._pdq.search(codes, radius):
+                candidates.update(self._entries[entry][0] for entry, _ in hits)
         if phash is not None:
-            hits = self._phash_index.query(phash.value, self.policy.phash_max_distance)
-            candidates.update(hit.entry[0] for hit in hits)
-        decisions = []
+            for entry, _ in self._phash.search(_code(phash)[None, :], self.policy.phash_max_distance)[0]:
+                candidates.add(self._entries[entry][0])
+
+        decisions: dict[int, MatchDecision] = {}
         for reference_id in candidates:
-            decision = decide(
+            decision = decide_global(
                 self.policy,
                 reference_id,
-                self._compare_pdq(reference_id, pdq),
+                self._compare_pdq(reference_id, pdqs),
                 self._compare(reference_id, phash, _PHASH.name, self.policy.phash_max_distance),
+                self._compare(reference_id, dhash, _DHASH.name, self.policy.dhash_max_distance),
             )
-            if decision is not None:
-                decisions.append(decision)
-        return sorted(decisions, key=lambda d: (d.distance, d.reference_id))
+            if decision is None:
+                continue
+            if decision.verdict is Verdict.NEEDS_REVIEW and query_features is not None and verify_gray:
+                decision = self._confirm(decision, query_features)
+            decisions[reference_id] = decision
+
+        if query_features is not None and not any(d.verdict is Verdict.MATCH for d in decisions.values()):
+            for reference_id in self._features.candidates(query_features):
+                decision = self._decide_local(reference_id, pdqs, phash, dhash, query_features)
+                if decision is not None and reference_id not in decisions:
+                    decisions[reference_id] = decision
+        return sorted(decisions.values(), key=lambda d: (d.verdict is not Verdict.MATCH, -d.confidence, d.reference_id))
+
+    def _confirm(self, decision: MatchDecision, query: LocalFeatures) -> MatchDecision:
+        """A gray-zone global decision, checked geometrically."""
+        check = self._verify(decision.reference_id, query)
+        if check is None:
+            return decision
+        signals = (*decision.signals, self._orb_agreement(check))
+        if check.inliers < self.policy.orb_match_inliers:
+            return dataclasses.replace(decision, signals=signals, verification=check)
+        confidence = max(orb_confidence(self.policy, check.inliers), pdq_confidence(decision.distance, 48))
+        return MatchDecision(
+            decision.reference_id, Verdict.MATCH, f"{decision.decided_by}+orb", decision.distance, confidence,
+            signals, check,
+        )  # fmt: skip
+
+    def _orb_agreement(self, check: Verification) -> SignalAgreement:
+        """The geometric check as a signal: its "distance" is the count of consistent keypoints, and it
+        agrees at or above the match threshold (more is closer, unlike a hash distance)."""
+        threshold = self.policy.orb_match_inliers
+        return SignalAgreement("orb", check.inliers, threshold, check.inliers >= threshold)
+
+    def _decide_local(
+        self,
+        reference_id: int,
+        pdqs: Sequence[Signal],
+        phash: Signal | None,
+        dhash: Signal | None,
+        query: LocalFeatures,
+    ) -> MatchDecision | None:
+        check = self._verify(reference_id, query)
+        if check is None or check.inliers < self.policy.orb_review_inliers:
+            return None
+        pdq = self._compare_pdq(reference_id, pdqs)
+        signals = (
+            pdq,
+            self._compare(reference_id, phash, _PHASH.name, self.policy.phash_max_distance),
+            self._compare(reference_id, dhash, _DHASH.name, self.policy.dhash_max_distance),
+            self._orb_agreement(check),
+        )
+        verdict = Verdict.MATCH if check.inliers >= self.policy.orb_match_inliers else Verdict.NEEDS_REVIEW
+        distance = pdq.distance if pdq.distance is not None else check.inliers
+        return MatchDecision(reference_id, verdict, "orb", distance, orb_confidence(self.policy, check.inliers), signals, check)
+
+    def _verify(self, reference_id: int, query: LocalFeatures) -> Verification | None:
+        """The best geometric check against any of the reference's feature sets (as is, mirrored)."""
+        checks = [verify(features, query) for features in self._features.features_of(reference_id)]
+        return max(checks, key=lambda c: c.inliers, default=None)
+
+    # -- comparing one signal ---------------------------------------------------------------------
 
     def _pdq_usable(self, signal: Signal) -> bool:
-        return signal.quality is not None and signal.quality >= self.policy.pdq_min_quality
+        """Quality below the minimum rules a hash out; an imported hash without a quality is trusted, as
+        the partner who sent it vouched for it."""
+        return signal.quality is None or signal.quality >= self.policy.pdq_min_quality
 
-    def _compare_pdq(self, reference_id: int, pdq: Signal | None) -> SignalAgreement:
+    def _compare_pdq(self, reference_id: int, pdqs: Sequence[Signal]) -> SignalAgreement:
         threshold = self.policy.pdq_max_distance
-        if pdq is None:
+        if not pdqs:
             return SignalAgreement("pdq", None, threshold, False, unusable="no PDQ hash for the media")
-        if not self._pdq_usable(pdq):
-            reason = f"media PDQ quality {pdq.quality} < {self.policy.pdq_min_quality}"
+        usable = [s for s in pdqs if self._pdq_usable(s)]
+        if not usable:
+            reason = f"media PDQ quality {pdqs[0].quality} < {self.policy.pdq_min_quality}"
             return SignalAgreement("pdq", None, threshold, False, unusable=reason)
-        if not any(s.kind == "pdq" and self._pdq_usable(s) for s in self._signals[reference_id]):
+        references = [s for s in self._signals[reference_id] if s.kind == "pdq" and self._pdq_usable(s)]
+        if not references:
             reason = f"reference PDQ quality < {self.policy.pdq_min_quality}"
             return SignalAgreement("pdq", None, threshold, False, unusable=reason)
-        return self._compare(reference_id, pdq, "pdq", threshold)
+        distance, variant = min((_PDQ.distance(q.value, r.value), r.variant) for q in usable for r in references)
+        return SignalAgreement("pdq", distance, threshold, distance <= threshold, variant)
 
     def _compare(self, reference_id: int, query: Signal | None, kind: str, threshold: int) -> SignalAgreement:
         references = [s for s in self._signals[reference_id] if s.kind == kind]
         if query is None or not references:
             return SignalAgreement(kind, None, threshold, False, unusable=f"no {kind} hash on both sides")
-        hasher = hasher_for(kind)
+        hasher = _PHASH if kind == _PHASH.name else _DHASH
         distance, variant = min((hasher.distance(query.value, s.value), s.variant) for s in references)
         return SignalAgreement(kind, distance, threshold, distance <= threshold, variant)
+
+
+def _code(signal: Signal) -> np.ndarray:
+    return np.frombuffer(bytes.fromhex(signal.value), dtype=np.uint8)

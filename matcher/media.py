@@ -1,13 +1,31 @@
-"""Media bytes -> every hash spreadtrace keeps of them. Decoded once, hashed by each hasher."""
+"""Media bytes -> every hash spreadtrace keeps of them. Decoded once, normalised once, hashed by each hasher."""
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
 
-from matcher.hashers import IMAGE_HASHERS
+from PIL import Image, ImageOps
+
+from matcher.borders import trim_borders
+from matcher.hashers import IMAGE_HASHERS, PdqHasher
 from matcher.image import DEFAULT_MAX_PIXELS, decode_image
+from matcher.local import OrbExtractor
 from matcher.signal import ContentKind, Signal
+
+_PDQ = PdqHasher()
+_ORB = OrbExtractor()
+
+# Sub-regions of a reference hashed on their own, as (name, left, top, right, bottom) in fractions: a copy
+# cropped by up to about a fifth keeps most of one of these windows, and PDQ of the window meets it.
+REGIONS = (
+    ("c80", 0.1, 0.1, 0.9, 0.9),
+    ("tl80", 0.0, 0.0, 0.8, 0.8),
+    ("tr80", 0.2, 0.0, 1.0, 0.8),
+    ("bl80", 0.0, 0.2, 0.8, 1.0),
+    ("br80", 0.2, 0.2, 1.0, 1.0),
+    ("c64", 0.18, 0.18, 0.82, 0.82),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,15 +45,16 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def hash_media(data: bytes, *, reference: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS) -> MediaHashes:
-    """Hash image bytes. ``reference=True`` adds the orientation variants a reference is indexed under.
+def hash_media(
+    data: bytes, *, reference: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS, local_features: bool = True
+) -> MediaHashes:
+    """Hash image bytes. Raises UnhashableContent with a one-line reason.
 
-    Raises UnhashableContent with a one-line reason.
+    ``reference=True`` adds what a reference is indexed under: every orientation, sub-regions, mirrored
+    local features. ``local_features`` adds ORB keypoints (the input of the crop/screenshot check).
     """
     image = decode_image(data, max_pixels=max_pixels)
-    signals: list[Signal] = []
-    for hasher in IMAGE_HASHERS:
-        signals.extend(hasher.hash_variants(image) if reference else [hasher.hash_image(image)])
+    signals = list(hash_image(image, reference=reference, local_features=local_features))
     return MediaHashes(
         sha256=sha256_hex(data),
         md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
@@ -45,3 +64,41 @@ def hash_media(data: bytes, *, reference: bool = False, max_pixels: int = DEFAUL
         height=image.height,
         signals=tuple(signals),
     )
+
+
+def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool = True) -> list[Signal]:
+    """Signals of a decoded, upright RGB picture, hashed with its plain borders trimmed.
+
+    When trimming changed the picture, PDQ of the untrimmed picture is kept too ("untrimmed"): a plain
+    edge that belongs to the picture may trim differently after an edit, and then the whole frames meet.
+    """
+    trimmed = trim_borders(image)
+    small = reduced_gray(trimmed)
+    signals: list[Signal] = []
+    for hasher in IMAGE_HASHERS:
+        source = trimmed if hasher.full_resolution else small
+        signals.extend(hasher.hash_variants(source) if reference else [hasher.hash_image(source)])
+    if trimmed is not image:
+        signals.append(_variant(_PDQ.hash_image(image), "untrimmed"))
+    if reference:
+        w, h = trimmed.size
+        for name, left, top, right, bottom in REGIONS:
+            window = trimmed.crop((round(left * w), round(top * h), round(right * w), round(bottom * h)))
+            signals.append(_variant(_PDQ.hash_image(window), f"region:{name}"))
+    if local_features:
+        signals.append(_ORB.signal(trimmed))
+        if reference:
+            signals.append(_variant(_ORB.signal(ImageOps.mirror(trimmed)), "flip_h"))
+    return signals
+
+
+def reduced_gray(image: Image.Image, short_side: int = 128) -> Image.Image:
+    """A grayscale copy shrunk by an integer factor (a cheap box filter) to a short side of at least
+    ``short_side``; pHash and dHash then resize that to 32x32 and 9x8 as they would the original."""
+    gray = image.convert("L")
+    factor = min(gray.size) // short_side
+    return gray.reduce(factor) if factor > 1 else gray
+
+
+def _variant(signal: Signal, variant: str) -> Signal:
+    return Signal(signal.kind, signal.value, signal.version, signal.quality, variant)

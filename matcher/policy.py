@@ -1,25 +1,40 @@
-"""When does a candidate count as a match? Thresholds and the signals behind every decision."""
+"""When does a candidate count as a match, when does an analyst have to look, and how sure are we?"""
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
+
+from matcher.local import Verification
+
+
+class Verdict(enum.StrEnum):
+    MATCH = "match"
+    NEEDS_REVIEW = "needs_review"
 
 
 @dataclass(frozen=True, slots=True)
 class MatchPolicy:
     """Thresholds, taken from settings (`crawler/settings.py`) or a case, never from keyword defaults.
 
-    PDQ decides alone when both sides have quality >= ``pdq_min_quality`` (Meta: below 50 the hash is
-    unreliable) and the distance is <= ``pdq_max_distance``. A PDQ distance in the gray zone up to
-    ``pdq_corroborated_max_distance`` counts only when pHash, an independent signal, agrees too: a
-    large watermark pushes PDQ just past 31 while pHash stays close, and unrelated photographs sit near
-    PDQ 128. pHash decides alone only where PDQ cannot: a flat or tiny picture.
+    - PDQ decides alone when both sides have quality >= ``pdq_min_quality`` (Meta: below 50 the hash is
+      unreliable) and the distance is <= ``pdq_max_distance``.
+    - The gray zone, PDQ up to ``pdq_corroborated_max_distance`` with pHash agreeing, is a match only when
+      the local-feature check confirms it; otherwise it is a *needs review* verdict, never a silent match
+      or a silent drop.
+    - Local features decide alone (crops, rotations, screenshots, collages) with at least
+      ``orb_match_inliers`` geometrically consistent keypoints; ``orb_review_inliers`` or more asks for
+      review. Unrelated photographs stay at or below 5 (benchmarks/accuracy.py).
+    - pHash decides alone only where PDQ cannot: a flat or tiny picture.
     """
 
     pdq_max_distance: int
     pdq_corroborated_max_distance: int
     pdq_min_quality: int
     phash_max_distance: int
+    dhash_max_distance: int
+    orb_match_inliers: int
+    orb_review_inliers: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,28 +64,65 @@ class SignalAgreement:
 
 @dataclass(frozen=True, slots=True)
 class MatchDecision:
-    """A reference a piece of media matched, with the signal that decided it and all that were compared."""
+    """A reference a piece of media matched, or may match: the verdict, how sure, and every signal compared.
+
+    ``distance`` is the PDQ distance when PDQ was compared (the global resemblance), else the decisive
+    signal's. ``verification`` is the local-feature check, when one ran.
+    """
 
     reference_id: int
+    verdict: Verdict
     decided_by: str
     distance: int
+    confidence: float
     signals: tuple[SignalAgreement, ...]
+    verification: Verification | None = None
 
     @property
     def variant(self) -> str | None:
         return next((s.variant for s in self.signals if self.decided_by.startswith(s.kind)), None)
 
+    def as_dict(self) -> dict[str, object]:
+        fields: dict[str, object] = {
+            "verdict": str(self.verdict),
+            "confidence": self.confidence,
+            "decided_by": self.decided_by,
+            "distance": self.distance,
+            "variant": self.variant,
+            "signals": [s.as_dict() for s in self.signals],
+            "agreed": [s.kind for s in self.signals if s.agreed],
+        }
+        if self.verification is not None:
+            fields["verification"] = self.verification.as_dict()
+        return fields
 
-def decide(
-    policy: MatchPolicy, reference_id: int, pdq: SignalAgreement, phash: SignalAgreement
+
+def pdq_confidence(distance: int, threshold: int) -> float:
+    """1.0 for identical hashes, 0.7 at the threshold: PDQ's own false-match rate rises towards 31."""
+    return round(1.0 - 0.3 * distance / max(threshold, 1), 3)
+
+
+def orb_confidence(policy: MatchPolicy, inliers: int) -> float:
+    """0.7 at the match threshold, 1.0 from four times it; review verdicts sit between 0.3 and 0.6."""
+    if inliers >= policy.orb_match_inliers:
+        return round(min(1.0, 0.7 + 0.1 * (inliers - policy.orb_match_inliers) / policy.orb_match_inliers), 3)
+    span = max(1, policy.orb_match_inliers - policy.orb_review_inliers)
+    return round(0.3 + 0.3 * max(0, inliers - policy.orb_review_inliers) / span, 3)
+
+
+def decide_global(
+    policy: MatchPolicy, reference_id: int, pdq: SignalAgreement, phash: SignalAgreement, dhash: SignalAgreement
 ) -> MatchDecision | None:
-    signals = (pdq, phash)
+    """The decision from global hashes alone; a gray-zone result is returned as needs-review, for the
+    matcher to verify."""
+    signals = (pdq, phash, dhash)
     if pdq.agreed and pdq.distance is not None:
-        return MatchDecision(reference_id, "pdq", pdq.distance, signals)
+        confidence = pdq_confidence(pdq.distance, pdq.threshold)
+        return MatchDecision(reference_id, Verdict.MATCH, "pdq", pdq.distance, confidence, signals)
     if not phash.agreed or phash.distance is None:
         return None
     if pdq.distance is not None and pdq.distance <= policy.pdq_corroborated_max_distance:
-        return MatchDecision(reference_id, "pdq+phash", pdq.distance, signals)
+        return MatchDecision(reference_id, Verdict.NEEDS_REVIEW, "pdq+phash", pdq.distance, 0.5, signals)
     if pdq.unusable:
-        return MatchDecision(reference_id, "phash", phash.distance, signals)
+        return MatchDecision(reference_id, Verdict.MATCH, "phash", phash.distance, 0.6, signals)
     return None

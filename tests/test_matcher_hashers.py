@@ -9,6 +9,7 @@ from simsites.corpus import encode, sample_image
 # Pinned: a change here means stored hashes and partners' hash lists no longer compare.
 COFFEE_PDQ = "8c629e779a663698b9a33866c026726c21a679f61eb6e1f8c79ba7e23c8299e0"
 COFFEE_PHASH = "bb8320376c0f3637"
+COFFEE_DHASH = "f3e96933160b1b36"
 
 
 class HasherContract:
@@ -45,8 +46,8 @@ class TestEveryHasher(HasherContract):
 
 def test_pinned_hashes_of_a_sample_photograph():
     hashes = hash_media(encode(sample_image("coffee"), "PNG"))
-    values = {s.kind: s.value for s in hashes.signals}
-    assert values == {"pdq": COFFEE_PDQ, "phash": COFFEE_PHASH}
+    values = {s.kind: s.value for s in hashes.signals if s.kind != "orb"}
+    assert values == {"pdq": COFFEE_PDQ, "phash": COFFEE_PHASH, "dhash": COFFEE_DHASH}
     assert next(s.quality for s in hashes.signals if s.kind == "pdq") == 100
 
 
@@ -63,7 +64,22 @@ def test_reference_hashes_carry_every_orientation():
     hashes = hash_media(encode(sample_image("coffee"), "PNG"), reference=True)
     variants = {(s.kind, s.variant) for s in hashes.signals}
     assert ("pdq", "flip_h") in variants and ("pdq", "rot90") in variants and ("phash", "flip_h") in variants
-    assert sum(1 for s in hashes.signals if s.kind == "pdq") == 8
+    assert ("dhash", "flip_h") in variants and ("orb", "flip_h") in variants
+    pdq_variants = [s.variant for s in hashes.signals if s.kind == "pdq"]
+    assert len(pdq_variants) == 8 + 6 and sum(v.startswith("region:") for v in pdq_variants) == 6
+
+
+def test_local_features_are_optional_and_round_trip():
+    from matcher.local import LocalFeatures
+
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"))
+    orb = next(s for s in hashes.signals if s.kind == "orb")
+    features = LocalFeatures.from_text(orb.value)
+    assert 100 < len(features) <= 800 and features.descriptors.shape == (len(features), 32)
+    assert LocalFeatures.from_text(features.to_text()).descriptors.tobytes() == features.descriptors.tobytes()
+    assert not any(s.kind == "orb" for s in hash_media(encode(sample_image("coffee")), local_features=False).signals)
+    with pytest.raises(InvalidSignal, match="orb features"):
+        LocalFeatures.from_text(orb.value[:-8])
 
 
 def test_signal_text_form_names_its_algorithm():

@@ -23,7 +23,8 @@ def test_observed_copy_becomes_a_sighting_with_its_signals(tracker):
     [found] = tracker.observe(observation(sha256=copy.sha256, claimed_at="2026-01-01T00:00:00Z"))
     assert (found.case_id, found.reference_id, found.decided_by) == ("c1", reference.id, "pdq")
     assert found.claimed_at == "2026-01-01T00:00:00Z"
-    assert {s["kind"] for s in found.signals} == {"pdq", "phash"}
+    assert {s["kind"] for s in found.signals} == {"pdq", "phash", "dhash"}
+    assert found.verdict == "match" and found.confidence is not None and found.confidence >= 0.7
     unrelated = hash_media(encode(sample_image("coins")))
     tracker.record_media(unrelated)
     assert tracker.observe(observation(sha256=unrelated.sha256, media_url="http://h.example/x.jpg")) == []

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from matcher import ContentKind, MediaHashes, Signal
-from tracker import Observation, Sighting, UnknownCase, open_store
+from tracker import AuditEvent, Observation, Sighting, UnknownCase, open_store
 from tracker.errors import InvalidCaseName, StoreUnavailable
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
@@ -103,6 +103,23 @@ class TestStoreContract:
         assert store.sightings("c1") == [later]
         assert later.signals == ({"kind": "pdq", "distance": 4},)
 
+    def test_verdict_is_upgraded_to_match_and_keeps_the_best_confidence(self, store):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+        review = store.upsert_sighting(sighting(ref.id, verdict="needs_review", confidence=0.4))
+        assert (review.verdict, review.confidence) == ("needs_review", 0.4)
+        confirmed = store.upsert_sighting(sighting(ref.id, verdict="match", confidence=0.9))
+        again = store.upsert_sighting(sighting(ref.id, verdict="needs_review", confidence=0.3))
+        assert (confirmed.verdict, again.verdict, again.confidence) == ("match", "match", 0.9)
+
+    def test_audit_events_are_appended_and_read_per_case(self, store):
+        store.ensure_case("c1")
+        event = AuditEvent("2026-03-01T10:00:00Z", "analyst", "export-hashes", "c1", {"hashes": 3})
+        stored = store.log_event(event)
+        store.log_event(AuditEvent("2026-03-01T11:00:00Z", "analyst", "reveal", None, {"sighting": 9}))
+        assert stored.id is not None and store.audit_events("c1") == [stored]
+        assert [e.action for e in store.audit_events()] == ["export-hashes", "reveal"]
+
     def test_writes_while_streaming_media_history_are_read_back(self, store):
         store.ensure_case("c1")
         ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
@@ -153,3 +170,31 @@ class TestStoreContract:
 def test_unknown_store_uri_says_what_is_expected():
     with pytest.raises(StoreUnavailable, match="sqlite:///"):
         open_store("postgres://db/x")
+
+
+def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
+    """A store written by the foundation release (schema 1) opens, keeps its sightings, gains verdicts."""
+    import sqlite3
+
+    from tracker.stores.sqlite_schema import SCHEMA
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(f"{SCHEMA}; PRAGMA user_version = 1;")
+    conn.execute("INSERT INTO cases VALUES ('c1', '2026-01-01T00:00:00Z')")
+    conn.execute("INSERT INTO refs (id, case_id, kind, added_at) VALUES (1, 'c1', 'image', '2026-01-01T00:00:00Z')")
+    conn.execute(
+        "INSERT INTO sightings (case_id, reference_id, media_url, page_url, host, first_seen, last_seen, status,"
+        " distance, decided_by, signals) VALUES ('c1', 1, 'http://h/m', 'http://h/p', 'h', 't', 't', 'online', 3,"
+        " 'pdq', '[]')"
+    )
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    try:
+        [old] = store.sightings("c1")
+        assert (old.distance, old.verdict, old.confidence) == (3, "match", None)
+        store.log_event(AuditEvent("t", "a", "export-hashes", "c1", {}))
+    finally:
+        store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2

@@ -96,6 +96,8 @@ class Sighting:
     signals: tuple[dict[str, object], ...] = field(default=())
     claimed_at: str | None = None
     claimed_source: str | None = None
+    verdict: str = "match"
+    confidence: float | None = None
 
     @property
     def appeared(self) -> tuple[str, str]:
@@ -103,3 +105,15 @@ class Sighting:
         if self.claimed_at is not None and self.claimed_at < self.first_seen:
             return self.claimed_at, "claimed"
         return self.first_seen, "observed"
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """Who took what out of the record, or looked at what: exports of hashes, reveals of previews."""
+
+    at: str
+    actor: str
+    action: str
+    case_id: str | None
+    detail: dict[str, object]
+    id: int | None = None

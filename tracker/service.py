@@ -11,7 +11,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher import Matcher, MatchDecision, MatchPolicy, MediaHashes
-from tracker.models import Observation, Reference, Sighting
+from matcher.hashlist import HashEntry
+from tracker.clock import utc_now
+from tracker.models import AuditEvent, Observation, Reference, Sighting
 from tracker.store import Store
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,40 @@ class Tracker:
             self.matcher.add_reference(reference.id, reference.signals)
         return reference
 
+    def import_hashes(self, case_id: str, entries: Sequence[HashEntry], source: str) -> tuple[list[Reference], int]:
+        """Register hash-only references (no file was ever seen); returns them and the count already held.
+
+        Labels say where each came from (``FILE:LINE`` unless the list named it), so a match can be traced
+        back to the partner's list.
+        """
+        known = {s.value for ref in self.store.references(case_id) for s in ref.signals if s.kind == "pdq"}
+        added: list[Reference] = []
+        duplicates = 0
+        for entry in entries:
+            if entry.signal.value in known:
+                duplicates += 1
+                continue
+            known.add(entry.signal.value)
+            label = entry.label or f"{source}:{entry.line}"
+            reference = self.store.add_reference(case_id, "image", None, None, label, (entry.signal,))
+            if reference is not None:
+                self._case_of[reference.id] = case_id
+                self.matcher.add_reference(reference.id, reference.signals)
+                added.append(reference)
+        return added, duplicates
+
+    def export_hashes(self, case_id: str, *, actor: str, destination: str, fmt: str, labels: bool) -> list[HashEntry]:
+        """Each reference's PDQ as found (not its orientation or region variants), logged as an export."""
+        entries = [
+            HashEntry(ref.id, signal, ref.label)
+            for ref in self.store.references(case_id)
+            for signal in ref.signals
+            if signal.kind == "pdq" and signal.variant == "original"
+        ]
+        detail: dict[str, object] = {"hashes": len(entries), "format": fmt, "destination": destination, "labels": labels}
+        self.store.log_event(AuditEvent(utc_now(), actor, "export-hashes", case_id, detail))
+        return entries
+
     def match_history(self, references: Sequence[Reference]) -> list[Sighting]:
         """Sightings of ``references`` among all media observed so far (retroactive matching): a case
         opened today still finds the copy crawled last month, and its first appearance."""
@@ -105,10 +141,18 @@ class Tracker:
                     status="online",
                     distance=decision.distance,
                     decided_by=decision.decided_by,
-                    signals=tuple(s.as_dict() for s in decision.signals),
+                    signals=_evidence(decision),
                     claimed_at=observation.claimed_at,
                     claimed_source=observation.claimed_source,
+                    verdict=str(decision.verdict),
+                    confidence=decision.confidence,
                 )
             )
             for decision in decisions
         ]
+
+
+def _evidence(decision: MatchDecision) -> tuple[dict[str, object], ...]:
+    """The signals compared, as stored with the sighting; the geometric check's details go with "orb"."""
+    check = decision.verification.as_dict() if decision.verification is not None else {}
+    return tuple({**s.as_dict(), **check} if s.kind == "orb" else s.as_dict() for s in decision.signals)

@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from matcher import MediaHashes, Signal
-from tracker.models import Case, Observation, Reference, Sighting
+from tracker.models import AuditEvent, Case, Observation, Reference, Sighting
 
 
 class CaseStore(Protocol):
@@ -58,5 +58,12 @@ class SightingStore(Protocol):
     def sightings(self, case_id: str) -> list[Sighting]: ...
 
 
-class Store(CaseStore, MediaStore, ObservationStore, SightingStore, Protocol):
+class AuditStore(Protocol):
+    """Append-only: every export of hashes and every reveal of a preview is recorded, with who did it."""
+
+    def log_event(self, event: AuditEvent) -> AuditEvent: ...
+    def audit_events(self, case_id: str | None = None) -> list[AuditEvent]: ...
+
+
+class Store(CaseStore, MediaStore, ObservationStore, SightingStore, AuditStore, Protocol):
     def close(self) -> None: ...

@@ -25,11 +25,12 @@ logger = logging.getLogger(__name__)
 
 
 class RecordPipeline:
-    def __init__(self, crawler: Crawler, store: Store, tracker: Tracker, max_pixels: int) -> None:
+    def __init__(self, crawler: Crawler, store: Store, tracker: Tracker) -> None:
         self.crawler = crawler
         self.store = store
         self.tracker = tracker
-        self.max_pixels = max_pixels
+        self.max_pixels = crawler.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
+        self.local_features = crawler.settings.getbool("SPREADTRACE_LOCAL_FEATURES")
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
 
     @classmethod
@@ -39,7 +40,7 @@ class RecordPipeline:
         if not uri:
             raise NotConfigured("SPREADTRACE_STORE_URI is empty")
         store = open_store(uri)
-        return cls(crawler, store, Tracker(store, match_policy(settings)), settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"))
+        return cls(crawler, store, Tracker(store, match_policy(settings)))
 
     def open_spider(self, spider: Any = None) -> None:
         self._pool.start()
@@ -95,7 +96,7 @@ class RecordPipeline:
             stats.inc_value("spreadtrace/media/already_hashed")
             return state.error
         try:
-            hashes = hash_media(body, max_pixels=self.max_pixels)
+            hashes = hash_media(body, max_pixels=self.max_pixels, local_features=self.local_features)
         except UnhashableContent as exc:
             logger.warning("skipped %s: %s", media_url, exc)
             stats.inc_value("spreadtrace/media/unhashable")

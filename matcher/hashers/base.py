@@ -20,6 +20,9 @@ class Hasher(Protocol):
     version: ClassVar[int]
     bits: ClassVar[int]
     content_kind: ClassVar[ContentKind]
+    # False: the hasher shrinks to a few dozen pixels anyway, so it is given a grayscale copy already
+    # reduced (by an integer factor, to a short side of at least 128) instead of the full picture.
+    full_resolution: ClassVar[bool]
     examples: ClassVar[tuple[str, ...]]
 
     def hash_image(self, image: Image.Image) -> Signal:

@@ -32,6 +32,7 @@ class PdqHasher:
     version: ClassVar[int] = 1
     bits: ClassVar[int] = 256
     content_kind: ClassVar[ContentKind] = ContentKind.IMAGE
+    full_resolution: ClassVar[bool] = True
     examples: ClassVar[tuple[str, ...]] = (
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
         "0000000000000000000000000000000000000000000000000000000000000000",

@@ -22,6 +22,7 @@ class PHasher:
     version: ClassVar[int] = 1
     bits: ClassVar[int] = 64
     content_kind: ClassVar[ContentKind] = ContentKind.IMAGE
+    full_resolution: ClassVar[bool] = False
     examples: ClassVar[tuple[str, ...]] = ("d1d1b1a1e1c1c3c3", "ffffffffffffffff")
 
     def hash_image(self, image: Image.Image) -> Signal:

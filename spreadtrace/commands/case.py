@@ -6,13 +6,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import getpass
+import sys
+
 import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
 from matcher import UnhashableContent, hash_media
+from matcher.hashlist import parse_hash_list, write_hash_list
 from spreadtrace.app import App
-from spreadtrace.errors import ReturnCode
+from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.files import expand_paths, read_file
 from tracker import Reference, Sighting
 from tracker.models import validate_case_id
@@ -32,6 +36,7 @@ def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
     outcome = AddOutcome()
     files = list(expand_paths(paths))
     max_pixels = app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
+    local_features = app.settings.getbool("SPREADTRACE_LOCAL_FEATURES")
     columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[name]}"))
     with Progress(*columns, console=app.err, transient=True) as progress:
         task = progress.add_task("hashing", total=len(files), name="")
@@ -41,7 +46,7 @@ def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
             try:
                 if data is None:
                     raise UnhashableContent(problem or "unreadable")
-                hashes = hash_media(data, reference=True, max_pixels=max_pixels)
+                hashes = hash_media(data, reference=True, max_pixels=max_pixels, local_features=local_features)
             except UnhashableContent as exc:
                 app.err.print(f"error: {path}: {exc}", markup=False, highlight=False)
                 outcome.skipped += 1
@@ -96,3 +101,59 @@ def case_list(app: App) -> None:
     for c in cases:
         table.add_row(c.id, c.created_at, str(c.reference_count), str(len(app.store.sightings(c.id))))
     app.out.print(table)
+
+
+@case.command("import-hashes")
+@click.argument("case_id", metavar="CASE")
+@click.argument("path", metavar="FILE", type=click.Path(path_type=Path, dir_okay=False, allow_dash=True))
+@click.option("--skip-bad", is_flag=True, help="Import the good lines even when some lines are malformed.")
+@click.pass_obj
+def case_import_hashes(app: App, case_id: str, path: Path, skip_bad: bool) -> None:
+    """Add PDQ hashes from FILE ('-': standard input) as references of CASE, with no file behind them.
+
+    FILE holds one PDQ hex per line (optionally ',QUALITY' or ' QUALITY'), or CSV with a header naming a
+    'pdq', 'hash' or 'signal_value' column. Every malformed line is reported by number; unless
+    --skip-bad is given, nothing is imported while any line is bad.
+    """
+    validate_case_id(case_id)
+    source = "stdin" if str(path) == "-" else str(path)
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"{source}: cannot read hash list: {exc}") from None
+    entries, bad = parse_hash_list(text)
+    for line in bad:
+        app.err.print(f"error: {source}:{line.line}: {line.reason}", markup=False, highlight=False)
+    if bad and not skip_bad:
+        raise UserError(f"{source}: {len(bad)} malformed line(s), nothing imported (--skip-bad imports the rest)")
+    if not entries:
+        raise UserError(f"{source}: no hashes found")
+    app.store.ensure_case(case_id)
+    added, duplicates = app.tracker.import_hashes(case_id, entries, Path(source).name)
+    earlier = app.tracker.match_history(added) if added else []
+    message = f"case {case_id}: {len(added)} hash(es) imported, {duplicates} already held, {len(bad)} line(s) skipped"
+    app.out.print(message, markup=False, highlight=False)
+    if earlier:
+        app.out.print(f"{len(earlier)} sighting(s) found among media seen before", markup=False)
+
+
+@case.command("export-hashes")
+@click.argument("case_id", metavar="CASE")
+@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
+@click.option("--format", "fmt", type=click.Choice(["txt", "csv"]), default="txt", show_default=True)
+@click.option("--labels", is_flag=True, help="Include reference labels (file names can identify a person).")
+@click.pass_obj
+def case_export_hashes(app: App, case_id: str, output: Path | None, fmt: str, labels: bool) -> None:
+    """Write CASE's PDQ hashes for sharing with partners; the export is recorded in the audit log."""
+    app.store.get_case(case_id)
+    destination = str(output) if output else "stdout"
+    entries = app.tracker.export_hashes(case_id, actor=getpass.getuser(), destination=destination, fmt=fmt, labels=labels)
+    text = write_hash_list(entries, fmt=fmt, labels=labels)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise UserError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        app.err.print(f"{len(entries)} hash(es) of case {case_id} written to {output}", markup=False, highlight=False)

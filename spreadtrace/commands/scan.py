@@ -21,7 +21,11 @@ def scan_file(app: App, references: dict[int, Reference], path: Path, problem: s
     try:
         if data is None:
             raise UnhashableContent(problem or "unreadable")
-        hashes = hash_media(data, max_pixels=app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"))
+        hashes = hash_media(
+            data,
+            max_pixels=app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
+            local_features=app.settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
+        )
     except UnhashableContent as exc:
         return {"path": str(path), "error": str(exc), "matches": []}
     matches = [
@@ -29,10 +33,7 @@ def scan_file(app: App, references: dict[int, Reference], path: Path, problem: s
             "case": references[d.reference_id].case_id,
             "reference_id": d.reference_id,
             "reference_label": references[d.reference_id].label,
-            "decided_by": d.decided_by,
-            "distance": d.distance,
-            "variant": d.variant,
-            "signals": [s.as_dict() for s in d.signals],
+            **d.as_dict(),
         }
         for d in app.tracker.matcher.match(hashes.signals)
     ]
@@ -52,7 +53,11 @@ def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
     else:
         table = Table("file", "matches")
         for r in results:
-            found = "; ".join(f"{m['case']} / {m['reference_label']} ({m['decided_by']} {m['distance']})" for m in r["matches"])
+            found = "; ".join(
+                f"{m['case']} / {m['reference_label']}: {m['verdict'].replace('_', ' ')} "
+                f"({m['decided_by']}, confidence {m['confidence']:.2f})"
+                for m in r["matches"]
+            )
             table.add_row(r["path"], f"[red]{r['error']}[/red]" if r["error"] else (found or "-"))
         app.out.print(table)
     for r in results:

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 from matcher import MediaHashes, Signal
 from tracker.clock import utc_now
 from tracker.errors import StoreSchemaTooNew, StoreUnavailable, UnknownCase
-from tracker.models import Case, Observation, Reference, Sighting, validate_case_id
-from tracker.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
+from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, validate_case_id
+from tracker.stores.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 T = TypeVar("T")
 _Task = tuple[Callable[[sqlite3.Connection], Any], "Future[Any]"]
@@ -57,7 +57,10 @@ class SQLiteStore:
                 f"{self.path} has schema {version}, this spreadtrace knows {SCHEMA_VERSION}: upgrade spreadtrace"
             )
         if version == 0:
-            conn.executescript(f"BEGIN; {SCHEMA}; PRAGMA user_version = {SCHEMA_VERSION}; COMMIT;")
+            conn.executescript(f"BEGIN; {SCHEMA}; PRAGMA user_version = 1; COMMIT;")
+            version = 1
+        for step, script in enumerate(MIGRATIONS[version - 1 :], start=version + 1):
+            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {step}; COMMIT;")
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -241,9 +244,11 @@ class SQLiteStore:
         def upsert(conn: sqlite3.Connection) -> Sighting:
             conn.execute(
                 "INSERT INTO sightings (case_id, reference_id, media_url, page_url, host, site, sha256, first_seen,"
-                " last_seen, status, distance, decided_by, signals, claimed_at, claimed_source)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " last_seen, status, distance, decided_by, signals, claimed_at, claimed_source, verdict, confidence)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (reference_id, page_url, media_url) DO UPDATE SET"
+                "  verdict = CASE WHEN verdict = 'match' OR excluded.verdict = 'match' THEN 'match' ELSE verdict END,"
+                "  confidence = max(coalesce(confidence, 0), coalesce(excluded.confidence, 0)),"
                 "  first_seen = min(first_seen, excluded.first_seen),"
                 "  last_seen = max(last_seen, excluded.last_seen),"
                 "  status = CASE WHEN excluded.last_seen >= last_seen THEN excluded.status ELSE status END,"
@@ -254,7 +259,7 @@ class SQLiteStore:
                 "   THEN coalesce(excluded.claimed_at, claimed_at) ELSE claimed_at END",
                 (s.case_id, s.reference_id, s.media_url, s.page_url, s.host, s.site, s.sha256, s.first_seen,
                  s.last_seen, s.status, s.distance, s.decided_by, json.dumps(list(s.signals)), s.claimed_at,
-                 s.claimed_source),
+                 s.claimed_source, s.verdict, s.confidence),
             )  # fmt: skip
             row = conn.execute(
                 "SELECT * FROM sightings WHERE reference_id = ? AND page_url = ? AND media_url = ?",
@@ -268,6 +273,27 @@ class SQLiteStore:
         self.get_case(case_id)
         rows = self._read().execute("SELECT * FROM sightings WHERE case_id = ? ORDER BY id", (case_id,))
         return [_sighting(r) for r in rows]
+
+
+    # -- audit ------------------------------------------------------------------------------------
+
+    def log_event(self, event: AuditEvent) -> AuditEvent:
+        e = event
+
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO audit_events (at, actor, action, case_id, detail) VALUES (?, ?, ?, ?, ?)",
+                (e.at, e.actor, e.action, e.case_id, json.dumps(e.detail, sort_keys=True)),
+            )
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return AuditEvent(e.at, e.actor, e.action, e.case_id, e.detail, id=self._write(insert))
+
+    def audit_events(self, case_id: str | None = None) -> list[AuditEvent]:
+        where, args = ("WHERE case_id = ?", (case_id,)) if case_id is not None else ("", ())
+        rows = self._read().execute(f"SELECT * FROM audit_events {where} ORDER BY id", args)
+        return [AuditEvent(r["at"], r["actor"], r["action"], r["case_id"], json.loads(r["detail"]), id=r["id"]) for r in rows]
 
 
 _CASE_QUERY = (

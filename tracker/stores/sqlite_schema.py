@@ -1,6 +1,6 @@
-"""The SQLite schema, versioned with PRAGMA user_version."""
+"""The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -82,3 +82,20 @@ CREATE TABLE sightings (
 );
 CREATE INDEX sightings_case ON sightings(case_id);
 """
+
+# Each step takes the schema from version i + 1 to i + 2; a new store runs SCHEMA and then every step.
+MIGRATIONS = (
+    # 2: verdicts ("needs_review" beside "match") with a confidence; an audit log of exports and reveals.
+    """
+    ALTER TABLE sightings ADD COLUMN verdict TEXT NOT NULL DEFAULT 'match';
+    ALTER TABLE sightings ADD COLUMN confidence REAL;
+    CREATE TABLE audit_events (
+        id INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        case_id TEXT,
+        detail TEXT NOT NULL
+    );
+    """,
+)
