@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,13 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: $(VENV)/.installed
-	$(BIN)/python -m benchmarks.matching
+bench: bench-accuracy bench-speed
+
+bench-accuracy: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.accuracy
+
+bench-speed: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.speed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache
