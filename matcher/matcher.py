@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from matcher.hashers import DHasher, PdqHasher, PHasher
+from matcher.hashers import DHasher, PdqHasher, PHasher, hasher_for
 from matcher.index.features import FeatureIndex
 from matcher.index.multi import MultiIndex
 from matcher.local import LocalFeatures, OrbExtractor, Verification, verify
@@ -80,7 +80,7 @@ class Matcher:
 
     # -- matching ---------------------------------------------------------------------------------
 
-    def match(self, signals: Sequence[Signal], *, verify_gray: bool = True) -> list[MatchDecision]:
+    def match(self, signals: Sequence[Signal]) -> list[MatchDecision]:
         """Every reference the media matches or may match, surest first."""
         pdqs = [s for s in signals if s.kind == _PDQ.name]
         phash = next((s for s in signals if s.kind == _PHASH.name), None)
@@ -110,14 +110,16 @@ class Matcher:
             )
             if decision is None:
                 continue
-            if decision.verdict is Verdict.NEEDS_REVIEW and query_features is not None and verify_gray:
+            if decision.verdict is Verdict.NEEDS_REVIEW and query_features is not None:
                 decision = self._confirm(decision, query_features)
             decisions[reference_id] = decision
 
         if query_features is not None and not any(d.verdict is Verdict.MATCH for d in decisions.values()):
             for reference_id in self._features.candidates(query_features):
+                if reference_id in decisions:
+                    continue  # a gray-zone candidate: its geometric check has run already
                 decision = self._decide_local(reference_id, pdqs, phash, dhash, query_features)
-                if decision is not None and reference_id not in decisions:
+                if decision is not None:
                     decisions[reference_id] = decision
         return sorted(decisions.values(), key=lambda d: (d.verdict is not Verdict.MATCH, -d.confidence, d.reference_id))
 
@@ -129,7 +131,8 @@ class Matcher:
         signals = (*decision.signals, self._orb_agreement(check))
         if check.inliers < self.policy.orb_match_inliers:
             return dataclasses.replace(decision, signals=signals, verification=check)
-        confidence = max(orb_confidence(self.policy, check.inliers), pdq_confidence(decision.distance, 48))
+        gray_zone = self.policy.pdq_corroborated_max_distance
+        confidence = max(orb_confidence(self.policy, check.inliers), pdq_confidence(decision.distance, gray_zone))
         return MatchDecision(
             decision.reference_id, Verdict.MATCH, f"{decision.decided_by}+orb", decision.distance, confidence,
             signals, check,
@@ -194,7 +197,7 @@ class Matcher:
         references = [s for s in self._signals[reference_id] if s.kind == kind]
         if query is None or not references:
             return SignalAgreement(kind, None, threshold, False, unusable=f"no {kind} hash on both sides")
-        hasher = _PHASH if kind == _PHASH.name else _DHASH
+        hasher = hasher_for(kind)
         distance, variant = min((hasher.distance(query.value, s.value), s.variant) for s in references)
         return SignalAgreement(kind, distance, threshold, distance <= threshold, variant)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 
@@ -79,16 +80,16 @@ def hash_image(image: Image.Image, *, reference: bool = False, local_features: b
         source = trimmed if hasher.full_resolution else small
         signals.extend(hasher.hash_variants(source) if reference else [hasher.hash_image(source)])
     if trimmed is not image:
-        signals.append(_variant(_PDQ.hash_image(image), "untrimmed"))
+        signals.append(dataclasses.replace(_PDQ.hash_image(image), variant="untrimmed"))
     if reference:
         w, h = trimmed.size
         for name, left, top, right, bottom in REGIONS:
             window = trimmed.crop((round(left * w), round(top * h), round(right * w), round(bottom * h)))
-            signals.append(_variant(_PDQ.hash_image(window), f"region:{name}"))
+            signals.append(dataclasses.replace(_PDQ.hash_image(window), variant=f"region:{name}"))
     if local_features:
         signals.append(_ORB.signal(trimmed))
         if reference:
-            signals.append(_variant(_ORB.signal(ImageOps.mirror(trimmed)), "flip_h"))
+            signals.append(dataclasses.replace(_ORB.signal(ImageOps.mirror(trimmed)), variant="flip_h"))
     return signals
 
 
@@ -98,7 +99,3 @@ def reduced_gray(image: Image.Image, short_side: int = 128) -> Image.Image:
     gray = image.convert("L")
     factor = min(gray.size) // short_side
     return gray.reduce(factor) if factor > 1 else gray
-
-
-def _variant(signal: Signal, variant: str) -> Signal:
-    return Signal(signal.kind, signal.value, signal.version, signal.quality, variant)

@@ -70,9 +70,13 @@ class Tracker:
             case_id, str(hashes.kind), hashes.sha256, hashes.md5, label, hashes.signals
         )
         if reference is not None:
-            self._case_of[reference.id] = case_id
-            self.matcher.add_reference(reference.id, reference.signals)
+            self._watch(reference)
         return reference
+
+    def _watch(self, reference: Reference) -> None:
+        """Match media against a newly stored reference from now on."""
+        self._case_of[reference.id] = reference.case_id
+        self.matcher.add_reference(reference.id, reference.signals)
 
     def import_hashes(self, case_id: str, entries: Sequence[HashEntry], source: str) -> tuple[list[Reference], int]:
         """Register hash-only references (no file was ever seen); returns them and the count already held.
@@ -91,8 +95,7 @@ class Tracker:
             label = entry.label or f"{source}:{entry.line}"
             reference = self.store.add_reference(case_id, "image", None, None, label, (entry.signal,))
             if reference is not None:
-                self._case_of[reference.id] = case_id
-                self.matcher.add_reference(reference.id, reference.signals)
+                self._watch(reference)
                 added.append(reference)
         return added, duplicates
 

@@ -22,7 +22,9 @@ MAX_DESCRIPTOR_DISTANCE = 72
 class FeatureIndex:
     def __init__(self) -> None:
         self._index = faiss.IndexBinaryFlat(256)
-        self._owners = np.zeros(0, np.int64)
+        # Owner of each indexed descriptor, kept as parts joined on first use: joining on every add would
+        # copy the whole array once per reference while a tracker loads thousands of them.
+        self._owner_parts: list[np.ndarray] = []
         self._features: dict[int, list[LocalFeatures]] = defaultdict(list)
 
     def __len__(self) -> int:
@@ -33,28 +35,35 @@ class FeatureIndex:
             return
         self._features[reference_id].append(features)
         self._index.add(features.descriptors)
-        self._owners = np.concatenate([self._owners, np.full(len(features), reference_id, np.int64)])
+        self._owner_parts.append(np.full(len(features), reference_id, np.int64))
+
+    def _owners(self) -> np.ndarray:
+        if len(self._owner_parts) != 1:
+            self._owner_parts = [np.concatenate(self._owner_parts or [np.zeros(0, np.int64)])]
+        return self._owner_parts[0]
 
     def remove(self, reference_id: int) -> None:
         if self._features.pop(reference_id, None) is None:
             return
-        (positions,) = np.nonzero(self._owners == reference_id)
+        owners = self._owners()
+        (positions,) = np.nonzero(owners == reference_id)
         self._index.remove_ids(faiss.IDSelectorBatch(positions.astype(np.int64)))
-        self._owners = self._owners[self._owners != reference_id]
+        self._owner_parts = [owners[owners != reference_id]]
 
     def features_of(self, reference_id: int) -> list[LocalFeatures]:
         return self._features.get(reference_id, [])
 
     def candidates(self, query: LocalFeatures, *, limit: int = 5, min_votes: int = 6) -> list[int]:
         """References with at least ``min_votes`` votes, most votes first, at most ``limit`` of them."""
-        if not len(query) or not len(self._owners):
+        descriptor_owners = self._owners()
+        if not len(query) or not len(descriptor_owners):
             return []
-        k = min(2, len(self._owners))
+        k = min(2, len(descriptor_owners))
         distances, positions = self._index.search(query.descriptors, k)
-        nearest, owner = distances[:, 0], self._owners[positions[:, 0]]
+        nearest, owner = distances[:, 0], descriptor_owners[positions[:, 0]]
         clear = nearest <= MAX_DESCRIPTOR_DISTANCE
         if k == 2:
-            same_owner = self._owners[positions[:, 1]] == owner
+            same_owner = descriptor_owners[positions[:, 1]] == owner
             clear &= (nearest < 0.8 * distances[:, 1]) | same_owner
         owners, inverse = np.unique(owner, return_inverse=True)
         votes = np.bincount(inverse[clear], minlength=len(owners))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -158,7 +159,7 @@ class MultiIndex:
         return self._collect(len(queries), found)
 
     def _probe_count(self, flips: int) -> int:
-        return sum(sum(_comb(w, k) for k in range(flips + 1)) for w in self._widths)
+        return sum(sum(math.comb(w, k) for k in range(flips + 1)) for w in self._widths)
 
     def _scan(self, queries: np.ndarray, max_distance: int, start: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         rows = self._codes[start:].view(np.uint64)
@@ -258,12 +259,6 @@ class MultiIndex:
             index._offsets = [np.load(folder / f"offsets{c}.npy", mmap_mode=mode) for c in range(index.chunks)]
             index._split_halves()
         return index
-
-
-def _comb(n: int, k: int) -> int:
-    from math import comb
-
-    return comb(n, k)
 
 
 _MASKS: dict[tuple[int, int], np.ndarray] = {}
