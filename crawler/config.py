@@ -9,6 +9,7 @@ from typing import Any
 from scrapy.settings import BaseSettings, Settings
 
 from matcher import MatchPolicy
+from matcher.video.hashing import VideoLimits
 
 SETTINGS_MODULE = "crawler.settings"
 
@@ -44,4 +45,26 @@ def match_policy(settings: BaseSettings) -> MatchPolicy:
         dhash_max_distance=settings.getint("SPREADTRACE_DHASH_MAX_DISTANCE"),
         orb_match_inliers=settings.getint("SPREADTRACE_ORB_MATCH_INLIERS"),
         orb_review_inliers=settings.getint("SPREADTRACE_ORB_REVIEW_INLIERS"),
+        video_frame_max_distance=settings.getint("SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE"),
+        video_min_frames=settings.getint("SPREADTRACE_VIDEO_MIN_FRAMES"),
+        videohash_max_distance=settings.getint("SPREADTRACE_VIDEOHASH_MAX_DISTANCE"),
+    )
+
+
+def hashing_options(settings: BaseSettings) -> dict[str, Any]:
+    """Keyword arguments of `matcher.hash_file` from settings: what a file may cost, what is kept of it."""
+    return {
+        "max_pixels": settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
+        "max_image_bytes": settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
+        "local_features": settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
+        "video_limits": video_limits(settings),
+    }
+
+
+def video_limits(settings: BaseSettings) -> VideoLimits:
+    return VideoLimits(
+        max_bytes=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),
+        max_seconds=settings.getfloat("SPREADTRACE_VIDEO_MAX_SECONDS"),
+        max_frames=settings.getint("SPREADTRACE_VIDEO_MAX_FRAMES"),
+        max_pixels=settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
     )

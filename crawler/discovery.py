@@ -1,7 +1,9 @@
 """Find the media a page shows, and the upload time the page claims for each.
 
 Covers what image boards, tube sites and forums use: ``img`` ``src``/``srcset``, ``picture``/``source``,
-lazy-loading attributes (``data-src`` and kin), ``og:image``/``twitter:image`` and JSON-LD. A claimed
+lazy-loading attributes (``data-src`` and kin), ``og:image``/``twitter:image``, JSON-LD, and for video
+``video``/``source`` (and the ``poster`` picture), ``og:video`` and JSON-LD ``VideoObject.contentUrl``.
+Each URL carries the kind of media the page says it is, so a video is fetched under the video cap. A claimed
 time comes with its provenance ("json-ld:uploadDate", "html:time"), because a page's word is not ours.
 """
 
@@ -21,6 +23,7 @@ _LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-lazy", "
 _LAZY_SRCSETS = ("data-srcset", "data-lazy-srcset")
 _JSONLD_TIMES = ("uploadDate", "datePublished", "dateCreated")
 _META_IMAGES = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
+_META_VIDEOS = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player:stream")
 _META_TIMES = ("article:published_time", "og:published_time", "datePublished", "uploadDate")
 
 
@@ -30,6 +33,7 @@ class MediaRef:
     found_in: str
     claimed_at: str | None = None
     claimed_source: str | None = None
+    kind: str = "image"  # what the page says it is: "image" or "video"
 
 
 def discover_media(selector: Selector, base_url: str) -> list[MediaRef]:
@@ -37,12 +41,27 @@ def discover_media(selector: Selector, base_url: str) -> list[MediaRef]:
     page_time, page_source = page_claimed_time(selector)
     found: dict[str, MediaRef] = {}
 
-    def add(raw: str | None, found_in: str, claimed: tuple[str | None, str | None]) -> None:
-        if not raw or raw.strip().startswith(("data:", "javascript:", "#")):
+    def add(raw: str | None, found_in: str, claimed: tuple[str | None, str | None], kind: str = "image") -> None:
+        if not raw or raw.strip().startswith(("data:", "javascript:", "#", "blob:")):
             return
         url = urljoin(base_url, raw.strip()).split("#", 1)[0]
         if url.startswith(("http://", "https://")) and url not in found:
-            found[url] = MediaRef(url, found_in, *claimed)
+            found[url] = MediaRef(url, found_in, *claimed, kind=kind)
+
+    for video in selector.css("video"):
+        claimed = _element_time(video) or (page_time, page_source)
+        for attribute in ("src", *_LAZY_ATTRIBUTES):
+            add(video.attrib.get(attribute), f"video[{attribute}]", claimed, "video")
+        for source in video.css("source"):
+            add(source.attrib.get("src") or source.attrib.get("data-src"), "video source[src]", claimed, "video")
+        add(video.attrib.get("poster"), "video[poster]", claimed)
+    for name in _META_VIDEOS:
+        for content in selector.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').getall():
+            add(content, f"meta:{name}", (page_time, page_source), "video")
+    for obj in _jsonld_objects(selector):
+        content_url = obj.get("contentUrl")
+        if _has_type(obj, "VideoObject") and isinstance(content_url, str):  # embedUrl is a player page, not media
+            add(content_url, "json-ld:contentUrl", (page_time, page_source), "video")
 
     for image in selector.css("img, picture source"):
         claimed = _element_time(image) or (page_time, page_source)
@@ -119,9 +138,13 @@ def _walk(node: Any) -> Iterator[dict[str, Any]]:
         yield from _walk(node.get("@graph", []))
 
 
-def _jsonld_image_urls(obj: dict[str, Any]) -> Iterator[str]:
+def _has_type(obj: dict[str, Any], name: str) -> bool:
     types = obj.get("@type", "")
-    is_image = "ImageObject" in (types if isinstance(types, list) else [types])
+    return name in (types if isinstance(types, list) else [types])
+
+
+def _jsonld_image_urls(obj: dict[str, Any]) -> Iterator[str]:
+    is_image = _has_type(obj, "ImageObject")
     keys = ("image", "thumbnailUrl", "contentUrl", "url") if is_image else ("image", "thumbnailUrl")
     for key in keys:
         value = obj.get(key)

@@ -14,3 +14,11 @@ class UnknownSite(CrawlerError):
 
     def __init__(self, name: str, path: object) -> None:
         super().__init__(f"unknown site {name!r} in {path} (see: spreadtrace site list)")
+
+
+class MediaTooLarge(CrawlerError):
+    """Raised by `crawler.spool` when a media body is (or declares itself) larger than its cap."""
+
+    def __init__(self, size: int, cap: int, url: str) -> None:
+        super().__init__(f"larger than the {cap:,}-byte media cap ({size:,} bytes)")
+        self.size, self.cap, self.url = size, cap, url

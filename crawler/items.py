@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 
 @dataclass(frozen=True, slots=True)
@@ -19,7 +20,8 @@ class MediaItem:
     """A media URL's fetch outcome and every page seen embedding it.
 
     ``body`` holds the original response bytes (never a re-encoded copy) until the pipeline has hashed
-    them; ``error`` says why there are none. ``sightings`` is filled in by the pipeline.
+    them; a video's bytes are on disk at ``spool_path`` instead (the pipeline deletes the file); ``error``
+    says why there are none. ``sightings`` is filled in by the pipeline.
     """
 
     site: str
@@ -31,3 +33,4 @@ class MediaItem:
     sha256: str | None = None
     error: str | None = None
     sightings: int = 0
+    spool_path: Path | None = None

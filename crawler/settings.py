@@ -24,9 +24,15 @@ REMOTE_CONTROL_ENABLED = False
 # Never on: a cached copy would make a removed page look online (DESIGN.md, known traps).
 HTTPCACHE_ENABLED = False
 
-# Pages above this are cut off; media carry their own cap (SPREADTRACE_IMAGE_MAX_BYTES).
+# Pages above this are cut off; media carry their own caps (SPREADTRACE_IMAGE_MAX_BYTES, SPREADTRACE_VIDEO_MAX_BYTES).
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
+
+# Media marked for spooling (video) are written to disk as they arrive; all else is Scrapy's own handler.
+DOWNLOAD_HANDLERS = {
+    "http": "crawler.spool.SpoolingDownloadHandler",
+    "https": "crawler.spool.SpoolingDownloadHandler",
+}
 
 ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 # Warnings only by default: one line per skipped file or failed page. INFO adds each match and Scrapy's own lines.
@@ -64,3 +70,15 @@ SPREADTRACE_PROGRESS = False
 SPREADTRACE_SITES_FILE = ""
 # Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.
 SPREADTRACE_STORE_URI = ""
+# videohash distance (of 64 bits) at or under which videohash agrees (videohash2's 15%; shown, never decisive).
+SPREADTRACE_VIDEOHASH_MAX_DISTANCE = 10
+# PDQ distance at or under which two video frames match (vPDQ's rule: 31).
+SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE = 31
+# Largest video file downloaded or hashed, in bytes; it is streamed to disk, never held in memory.
+SPREADTRACE_VIDEO_MAX_BYTES = 2 * 1024**3
+# Most frames sampled from one video (about one a second); a longer video is sampled more sparsely.
+SPREADTRACE_VIDEO_MAX_FRAMES = 7200
+# Wall-clock seconds one video may take to decode; a video that takes longer is hashed up to that point.
+SPREADTRACE_VIDEO_MAX_SECONDS = 600
+# Frames of a copy that must line up, in order, with a run of a reference video for a match.
+SPREADTRACE_VIDEO_MIN_FRAMES = 3

@@ -5,7 +5,8 @@ See docs/architecture.md ("matcher").
 
 from matcher.errors import InvalidSignal, MatcherError, UnhashableContent
 from matcher.matcher import Matcher
-from matcher.media import MediaHashes, hash_media, sha256_hex
+from matcher.media import MediaHashes, hash_file, hash_media, sha256_hex
+from matcher.video.hashing import VideoLimits
 from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement, Verdict
 from matcher.signal import ContentKind, Signal
 
@@ -21,6 +22,8 @@ __all__ = [
     "SignalAgreement",
     "UnhashableContent",
     "Verdict",
+    "VideoLimits",
+    "hash_file",
     "hash_media",
     "sha256_hex",
 ]

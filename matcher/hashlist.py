@@ -7,6 +7,9 @@ Accepted, line by line (blank lines and ``#`` comments skipped):
 - CSV whose first line is a header naming the hash column (``pdq``, ``hash``, ``signal_value``, ``pdq_hash``
   or ``value``), optionally ``quality``, ``label``/``name``/``filename`` and ``signal_type`` (must be pdq).
 
+- vPDQ, one file per video: ``FRAME_NUMBER,QUALITY,PDQ_HEX,SECONDS`` per line (what Meta's
+  ``vpdq-hash-video`` writes); the whole list is then one video hash.
+
 Every bad line is reported with its number; nothing is guessed.
 """
 
@@ -18,7 +21,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from matcher.errors import InvalidSignal
-from matcher.hashers import PdqHasher
+from matcher.hashers import PdqHasher, VpdqHasher
+from matcher.hashers.vpdq import VpdqFrame, frames_to_text, looks_like_vpdq, parse_frame
 from matcher.signal import Signal
 
 _PDQ = PdqHasher()
@@ -42,6 +46,8 @@ class BadLine:
 def parse_hash_list(text: str) -> tuple[list[HashEntry], list[BadLine]]:
     lines = text.splitlines()
     first = next((i for i, line in enumerate(lines) if line.strip() and not line.lstrip().startswith("#")), None)
+    if first is not None and looks_like_vpdq(lines[first]):
+        return _parse_vpdq(lines)
     if first is not None and _is_header(lines[first]):
         return _parse_csv(lines, first)
     entries, bad = [], []
@@ -56,6 +62,23 @@ def parse_hash_list(text: str) -> tuple[list[HashEntry], list[BadLine]]:
         except InvalidSignal as exc:
             bad.append(BadLine(number, str(exc)))
     return entries, bad
+
+
+def _parse_vpdq(lines: list[str]) -> tuple[list[HashEntry], list[BadLine]]:
+    """A vPDQ file: every line is a frame of one video."""
+    frames: list[VpdqFrame] = []
+    bad = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        try:
+            frames.append(parse_frame(line))
+        except InvalidSignal as exc:
+            bad.append(BadLine(number, str(exc)))
+    if not frames:
+        return [], bad
+    quality = sorted(f.quality for f in frames)[len(frames) // 2]
+    return [HashEntry(1, Signal(VpdqHasher.name, frames_to_text(frames), VpdqHasher.version, quality))], bad
 
 
 def _is_header(line: str) -> bool:

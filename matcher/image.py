@@ -46,10 +46,10 @@ def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.
         raise UnhashableContent(f"image too large (over {max_pixels:,} pixels): possible decompression bomb") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnhashableContent(f"corrupt or truncated image: {exc}") from None
-    return _to_rgb(image)
+    return to_rgb(image)
 
 
-def _to_rgb(image: Image.Image) -> Image.Image:
+def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
         # Pillow clips 16-bit samples to 255 when converting; scale them instead.
         samples = np.asarray(image, dtype=np.uint32)

@@ -9,6 +9,10 @@ Two routes to a candidate, one verdict policy:
 
 Gray-zone candidates from route 1 go through the same geometric check: confirmed, they match; not
 confirmed, they come back as "needs review".
+
+Video (a ``vpdq`` signal) goes its own way (`matcher.video.matching`): its frames are looked up in the
+index of reference frames, and each reference they hit is aligned in time. Frames also meet picture
+references (a slideshow, a compilation of stills), and a picture meets video frames (a thumbnail, a still).
 """
 
 from __future__ import annotations
@@ -19,7 +23,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from matcher.hashers import DHasher, PdqHasher, PHasher, hasher_for
+from matcher.hashers import DHasher, PdqHasher, PHasher, VideoHasher, VpdqHasher, hasher_for
+from matcher.hashers.vpdq import frames_from_text
 from matcher.index.features import FeatureIndex
 from matcher.index.multi import MultiIndex
 from matcher.local import LocalFeatures, OrbExtractor, Verification, verify
@@ -33,8 +38,11 @@ from matcher.policy import (
     pdq_confidence,
 )
 from matcher.signal import Signal
+from matcher.video.align import Segment
+from matcher.video.matching import FrameIndex, QueryFrames, align_video, decide_video
 
 _PDQ, _PHASH, _DHASH, _ORB = PdqHasher(), PHasher(), DHasher(), OrbExtractor()
+_VPDQ, _VIDEOHASH = VpdqHasher(), VideoHasher()
 
 
 class Matcher:
@@ -49,6 +57,7 @@ class Matcher:
         self._phash = MultiIndex(_PHASH.bits, chunks=4)
         self._entries: list[tuple[int, str]] = []  # index entry id -> (reference id, variant)
         self._features = FeatureIndex()
+        self._frames = FrameIndex()
         self._signals: dict[int, list[Signal]] = defaultdict(list)
         for reference_id, signals in references:
             self.add_reference(reference_id, signals)
@@ -65,6 +74,8 @@ class Matcher:
                 self._phash.add([self._entry(reference_id, signal)], _code(signal))
             elif signal.kind == _ORB.name:
                 self._features.add(reference_id, LocalFeatures.from_text(signal.value))
+            elif signal.kind == _VPDQ.name:
+                self._frames.add(reference_id, signal.value, signal.variant, self.policy.pdq_min_quality)
 
     def remove_reference(self, reference_id: int) -> None:
         """Forget a reference (withdrawn by the case): its hashes are marked dead in the indexes."""
@@ -72,6 +83,7 @@ class Matcher:
         self._pdq.remove(entries)
         self._phash.remove(entries)
         self._features.remove(reference_id)
+        self._frames.remove(reference_id)
         self._signals.pop(reference_id, None)
 
     def _entry(self, reference_id: int, signal: Signal) -> int:
@@ -82,6 +94,10 @@ class Matcher:
 
     def match(self, signals: Sequence[Signal]) -> list[MatchDecision]:
         """Every reference the media matches or may match, surest first."""
+        vpdq = next((s for s in signals if s.kind == _VPDQ.name and s.variant == "original"), None)
+        if vpdq is not None:
+            videohash = next((s for s in signals if s.kind == _VIDEOHASH.name), None)
+            return _surest_first(self._match_video(vpdq, videohash))
         pdqs = [s for s in signals if s.kind == _PDQ.name]
         phash = next((s for s in signals if s.kind == _PHASH.name), None)
         dhash = next((s for s in signals if s.kind == _DHASH.name), None)
@@ -121,7 +137,75 @@ class Matcher:
                 decision = self._decide_local(reference_id, pdqs, phash, dhash, query_features)
                 if decision is not None:
                     decisions[reference_id] = decision
-        return sorted(decisions.values(), key=lambda d: (d.verdict is not Verdict.MATCH, -d.confidence, d.reference_id))
+        for decision in self._match_still(usable):
+            decisions.setdefault(decision.reference_id, decision)
+        return _surest_first(decisions.values())
+
+    # -- video ------------------------------------------------------------------------------------
+
+    def _match_video(self, vpdq: Signal, videohash: Signal | None) -> list[MatchDecision]:
+        """A video copy against video references (aligned in time) and picture references (its frames)."""
+        frames = frames_from_text(vpdq.value)
+        query = QueryFrames.of(frames, self.policy.pdq_min_quality)
+        duration = frames[-1].timestamp + query.step
+        best: dict[int, tuple[int, str, list[Segment]]] = {}
+        for (reference_id, variant), matches in self._frames.matches(query, self.policy.video_frame_max_distance).items():
+            segments = align_video(self.policy, matches, query.step, self._frames.step(reference_id))
+            matched = sum(s.frames for s in segments)
+            if segments and matched > best.get(reference_id, (0, "", []))[0]:
+                best[reference_id] = (matched, variant, segments)
+        decisions = [
+            decide_video(
+                self.policy, reference_id, variant, segments, duration, query.step,
+                self._compare_videohash(reference_id, videohash),
+            )  # fmt: skip
+            for reference_id, (_, variant, segments) in best.items()
+        ]
+        return decisions + self._match_frames_to_pictures(query, duration)
+
+    def _match_frames_to_pictures(self, query: QueryFrames, duration: float) -> list[MatchDecision]:
+        """Picture references shown in the video: at least ``video_min_frames`` frames within PDQ's threshold."""
+        if not len(query.times):
+            return []
+        threshold = self.policy.pdq_max_distance
+        hits: dict[int, list[tuple[float, int]]] = defaultdict(list)
+        for frame, found in enumerate(self._pdq.search(query.codes, threshold)):
+            for reference_id in {self._entries[entry][0] for entry, _ in found}:
+                distance = min(d for entry, d in found if self._entries[entry][0] == reference_id)
+                hits[reference_id].append((float(query.times[frame]), distance))
+        decisions = []
+        for reference_id, frames in hits.items():
+            if len(frames) < self.policy.video_min_frames:
+                continue
+            times = [t for t, _ in frames]
+            distance = min(d for _, d in frames)
+            segment = Segment(min(times), max(times), 0.0, 0.0, len(frames), 1.0, round(sum(d for _, d in frames) / len(frames), 1))
+            pdq = SignalAgreement("pdq", distance, threshold, True)
+            decisions.append(
+                MatchDecision(
+                    reference_id, Verdict.MATCH, "pdq-frames", distance, pdq_confidence(distance, threshold), (pdq,),
+                    segments=(segment,), coverage=round(min(1.0, (segment.query_end - segment.query_start) / duration), 3),
+                )  # fmt: skip
+            )
+        return decisions
+
+    def _match_still(self, usable: Sequence[Signal]) -> list[MatchDecision]:
+        """A picture that is a frame of a reference video (a tube site's thumbnail, a screenshot)."""
+        if not usable or not len(self._frames):
+            return []
+        threshold = self.policy.pdq_max_distance
+        codes = np.stack([_code(s) for s in usable])
+        decisions = []
+        for reference_id, (at, distance, variant) in self._frames.frames_near(codes, threshold).items():
+            pdq = SignalAgreement("vpdq", distance, threshold, True, variant)
+            segment = Segment(0.0, 0.0, at, at, 1, 1.0, float(distance))
+            decisions.append(
+                MatchDecision(reference_id, Verdict.MATCH, "vpdq-frame", distance, pdq_confidence(distance, threshold), (pdq,), segments=(segment,))
+            )
+        return decisions
+
+    def _compare_videohash(self, reference_id: int, query: Signal | None) -> SignalAgreement:
+        return self._compare(reference_id, query, _VIDEOHASH.name, self.policy.videohash_max_distance)
 
     def _confirm(self, decision: MatchDecision, query: LocalFeatures) -> MatchDecision:
         """A gray-zone global decision, checked geometrically."""
@@ -200,6 +284,10 @@ class Matcher:
         hasher = hasher_for(kind)
         distance, variant = min((hasher.distance(query.value, s.value), s.variant) for s in references)
         return SignalAgreement(kind, distance, threshold, distance <= threshold, variant)
+
+
+def _surest_first(decisions: Iterable[MatchDecision]) -> list[MatchDecision]:
+    return sorted(decisions, key=lambda d: (d.verdict is not Verdict.MATCH, -d.confidence, d.reference_id))
 
 
 def _code(signal: Signal) -> np.ndarray:

@@ -6,6 +6,7 @@ import enum
 from dataclasses import dataclass
 
 from matcher.local import Verification
+from matcher.video.align import Segment
 
 
 class Verdict(enum.StrEnum):
@@ -26,6 +27,10 @@ class MatchPolicy:
       ``orb_match_inliers`` geometrically consistent keypoints; ``orb_review_inliers`` or more asks for
       review. Unrelated photographs stay at or below 5 (benchmarks/accuracy.py).
     - pHash decides alone only where PDQ cannot: a flat or tiny picture.
+    - Video: frames match at PDQ <= ``video_frame_max_distance``; a copy matches when at least
+      ``video_min_frames`` of its frames line up, in order, with a run of the reference's frames. A
+      picture matches a video frame by the PDQ rule above. videohash agrees at <= ``videohash_max_distance``
+      (shown, never decisive).
     """
 
     pdq_max_distance: int
@@ -35,6 +40,9 @@ class MatchPolicy:
     dhash_max_distance: int
     orb_match_inliers: int
     orb_review_inliers: int
+    video_frame_max_distance: int
+    video_min_frames: int
+    videohash_max_distance: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +75,8 @@ class MatchDecision:
     """A reference a piece of media matched, or may match: the verdict, how sure, and every signal compared.
 
     ``distance`` is the PDQ distance when PDQ was compared (the global resemblance), else the decisive
-    signal's. ``verification`` is the local-feature check, when one ran.
+    signal's. ``verification`` is the local-feature check, when one ran. For video, ``segments`` are the
+    matched stretches (times in both videos) and ``coverage`` the share of the copy they cover.
     """
 
     reference_id: int
@@ -77,6 +86,8 @@ class MatchDecision:
     confidence: float
     signals: tuple[SignalAgreement, ...]
     verification: Verification | None = None
+    segments: tuple[Segment, ...] = ()
+    coverage: float | None = None
 
     @property
     def variant(self) -> str | None:
@@ -94,6 +105,9 @@ class MatchDecision:
         }
         if self.verification is not None:
             fields["verification"] = self.verification.as_dict()
+        if self.segments:
+            fields["segments"] = [s.as_dict() for s in self.segments]
+            fields["coverage"] = self.coverage
         return fields
 
 

@@ -24,8 +24,9 @@ from datetime import UTC, datetime, timedelta
 
 from PIL import Image
 
-from simsites.corpus import REFERENCE_NAMES, TRANSFORMS, distractors, encode, sample_image
+from simsites.corpus import REFERENCE_NAMES, TRANSFORMS, distractors, encode, generated_image, sample_image
 from simsites.server import Resource, SiteServer
+from simsites.videos import camera_move, video_bytes
 
 _PLACEHOLDER = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
 _MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
@@ -99,6 +100,11 @@ class SimulatedWorld:
         fmt = {"jpg": "JPEG", "png": "PNG", "webp": "WEBP"}[ext]
         site.resources[path] = Resource(encode(image, fmt, quality=self.rng.randint(60, 92)), _MIME[ext])
         return path
+
+    def _unrelated_video(self) -> bytes:
+        """Two seconds of camera move over an unrelated picture, small: the tube site's other uploads."""
+        image = generated_image(self.rng.getrandbits(16), (320, 240))
+        return video_bytes(camera_move(image, 2.0, 8, (160, 120), seed=self.rng.getrandbits(16)), 8)
 
     def _broken(self, site: SiteServer, kind: str) -> str:
         path = f"/media/broken-{kind}.{'png' if kind == 'bomb' else 'jpg'}"
@@ -178,6 +184,7 @@ class SimulatedWorld:
                 f'<meta property="og:image" content="{site.url(thumb)}">'
                 f'<script type="application/ld+json">{json.dumps(ld)}</script>'
             )
+            site.resources[f"/stream/{video}.mp4"] = Resource(self._unrelated_video(), "video/mp4")
             related = "".join(f'<a href="/watch/{(video + k) % videos + 1}">related</a>' for k in (1, 2))
             site.resources[page] = _html(f"Video {video}", f"<div class='player'></div>{related}", head)
         for number in (1, 2):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 from rich.console import Console
 from scrapy.settings import Settings
 
-from crawler.config import load_settings, match_policy
+from crawler.config import hashing_options, load_settings, match_policy
 from crawler.sites import SiteRegistry
 from tracker import Store, Tracker, open_store
 
@@ -38,6 +39,9 @@ class App:
     @cached_property
     def tracker(self) -> Tracker:
         return Tracker(self.store, match_policy(self.settings))
+
+    def hashing_options(self) -> dict[str, Any]:
+        return hashing_options(self.settings)
 
     def sites(self) -> SiteRegistry:
         return SiteRegistry.load(Path(self.settings["SPREADTRACE_SITES_FILE"]))

@@ -7,7 +7,8 @@ from pathlib import Path
 
 # Inside folders only files that look like media are taken; a file named on the command line is always tried.
 MEDIA_SUFFIXES = frozenset(
-    ".jpg .jpeg .jpe .png .gif .webp .bmp .tif .tiff .heic .avif .jfif .ppm .pgm".split()
+    ".jpg .jpeg .jpe .png .apng .gif .webp .bmp .tif .tiff .heic .avif .jfif .ppm .pgm".split()
+    + ".mp4 .m4v .mov .webm .mkv .avi .wmv .flv .3gp .ts .mts .mpg .mpeg .ogv".split()
 )
 
 
@@ -21,7 +22,7 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
                     found = True
                     yield child, None
             if not found:
-                yield path, "folder holds no image files"
+                yield path, "folder holds no image or video files"
         elif path.is_file():
             yield path, None
         elif path.exists():
@@ -29,9 +30,3 @@ def expand_paths(paths: Iterable[Path]) -> Iterator[tuple[Path, str | None]]:
         else:
             yield path, "no such file or folder"
 
-
-def read_file(path: Path) -> tuple[bytes | None, str | None]:
-    try:
-        return path.read_bytes(), None
-    except OSError as exc:
-        return None, exc.strerror or str(exc)

@@ -50,7 +50,27 @@ def test_tube_page_og_image_and_json_ld_with_upload_date():
     assert found["http://board.example/tw/7.jpg"][0] == "meta:twitter:image"
     assert found["http://board.example/t/7.jpg"] == ("json-ld", *claim)
     assert "http://board.example/poster/7.png" in found
-    assert "http://board.example/v/7.mp4" not in found  # video is not an image
+    assert found["http://board.example/v/7.mp4"] == ("json-ld:contentUrl", *claim)
+    kinds = {m.url: m.kind for m in discover_media(Selector(text=html), BASE)}
+    assert kinds["http://board.example/v/7.mp4"] == "video" and kinds["http://board.example/t/7.jpg"] == "image"
+
+
+def test_videos_in_players_and_meta_tags_are_found_as_video():
+    html = """<html><head><meta property="og:video" content="https://cdn.example/og/9.mp4">
+      <meta property="og:video:secure_url" content="https://cdn.example/og/9-secure.mp4"></head><body>
+      <article><time datetime="2026-04-02T10:00:00Z">2 Apr</time>
+        <video poster="/p/1.jpg" controls><source src="/v/1.webm" type="video/webm"><source src="/v/1.mp4"></video>
+      </article>
+      <video src="/v/2.mp4" data-src="/v/2-hd.mp4"></video>
+      <video src="blob:https://board.example/5d1c"></video>
+    </body></html>"""
+    found = {m.url: m for m in discover_media(Selector(text=html), BASE)}
+    for url in ("http://board.example/v/1.webm", "http://board.example/v/1.mp4", "http://board.example/v/2.mp4",
+                "http://board.example/v/2-hd.mp4", "https://cdn.example/og/9.mp4", "https://cdn.example/og/9-secure.mp4"):
+        assert found[url].kind == "video", url
+    assert found["http://board.example/p/1.jpg"].kind == "image"  # the poster is a picture
+    assert found["http://board.example/v/1.mp4"].claimed_at == "2026-04-02T10:00:00Z"  # the post's own time
+    assert not any(url.startswith("blob:") for url in found)  # a media-source stream has no URL to fetch
 
 
 def test_page_time_falls_back_to_meta_then_a_lone_time_element():

@@ -111,9 +111,11 @@ def test_every_page_and_media_pair_is_observed(crawled, world):
     with db(home) as conn:
         pairs = conn.execute("SELECT count(*), count(DISTINCT page_url || ' ' || media_url) FROM observations").fetchone()
         hashed = conn.execute("SELECT count(*) FROM media").fetchone()[0]
+        videos = conn.execute("SELECT count(*) FROM media WHERE kind = 'video'").fetchone()[0]
     assert pairs[0] == pairs[1]  # one observation per pair in a visit
-    media_served = sum(1 for s in world.sites.values() for path in s.resources if path.startswith("/media/"))
-    assert hashed == media_served  # every distinct file hashed once (the 404 has no bytes; html-as-jpg does)
+    served = [path for s in world.sites.values() for path in s.resources if path.startswith(("/media/", "/stream/"))]
+    assert videos == sum(1 for path in served if path.startswith("/stream/")) == 10  # spooled to disk, hashed as video
+    assert hashed == len(served)  # every distinct file hashed once (the 404 has no bytes; html-as-jpg does)
 
 
 def test_a_second_visit_adds_observations_but_no_duplicate_sightings(crawled):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from matcher.hashers.vpdq import frames_from_text
 from matcher import UnhashableContent, hash_media
 from matcher.image import decode_image
 from simsites.world import _bomb_png
@@ -77,8 +78,13 @@ def test_cmyk_16bit_and_palette_alpha_decode_to_rgb(coffee):
     assert decode_image(png_bytes(palette)).mode == "RGB"
 
 
-def test_animated_gif_hashes_its_first_frame(coffee):
+def test_an_animated_gif_is_hashed_as_a_short_video(coffee):
     frames = [coffee.convert("P"), coffee.transpose(Image.Transpose.FLIP_TOP_BOTTOM).convert("P")]
     buffer = io.BytesIO()
-    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=100)
-    assert distance(pdq(buffer.getvalue()), pdq(png_bytes(coffee))) <= 31
+    frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=[400, 100])
+    hashes = hash_media(buffer.getvalue())
+    assert hashes.kind == "video" and hashes.duration == 0.5
+    sampled = frames_from_text(next(s.value for s in hashes.signals if s.kind == "vpdq"))
+    assert [(f.number, f.timestamp) for f in sampled] == [(0, 0.0), (1, 0.4)]  # timed by each frame's delay
+    assert distance(sampled[0].pdq, pdq(png_bytes(coffee))) <= 31
+    assert distance(sampled[1].pdq, pdq(png_bytes(coffee))) > 31  # the second frame is upside down

@@ -176,7 +176,7 @@ def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
     """A store written by the foundation release (schema 1) opens, keeps its sightings, gains verdicts."""
     import sqlite3
 
-    from tracker.stores.sqlite_schema import SCHEMA
+    from tracker.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
     path = tmp_path / "old.db"
     conn = sqlite3.connect(path)
@@ -197,4 +197,4 @@ def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
         store.log_event(AuditEvent("t", "a", "export-hashes", "c1", {}))
     finally:
         store.close()
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

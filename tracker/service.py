@@ -84,28 +84,33 @@ class Tracker:
         Labels say where each came from (``FILE:LINE`` unless the list named it), so a match can be traced
         back to the partner's list.
         """
-        known = {s.value for ref in self.store.references(case_id) for s in ref.signals if s.kind == "pdq"}
+        known = {(s.kind, s.value) for ref in self.store.references(case_id) for s in ref.signals}
         added: list[Reference] = []
         duplicates = 0
         for entry in entries:
-            if entry.signal.value in known:
+            key = (entry.signal.kind, entry.signal.value)
+            if key in known:
                 duplicates += 1
                 continue
-            known.add(entry.signal.value)
+            known.add(key)
             label = entry.label or f"{source}:{entry.line}"
-            reference = self.store.add_reference(case_id, "image", None, None, label, (entry.signal,))
+            kind = "video" if entry.signal.kind == "vpdq" else "image"
+            reference = self.store.add_reference(case_id, kind, None, None, label, (entry.signal,))
             if reference is not None:
                 self._watch(reference)
                 added.append(reference)
         return added, duplicates
 
-    def export_hashes(self, case_id: str, *, actor: str, destination: str, fmt: str, labels: bool) -> list[HashEntry]:
-        """Each reference's PDQ as found (not its orientation or region variants), logged as an export."""
+    def export_hashes(
+        self, case_id: str, *, actor: str, destination: str, fmt: str, labels: bool, kind: str = "pdq"
+    ) -> list[HashEntry]:
+        """Each reference's ``kind`` hash as found (PDQ of pictures, vPDQ of videos; not the orientation or
+        region variants), logged as an export. ``HashEntry.line`` carries the reference id."""
         entries = [
             HashEntry(ref.id, signal, ref.label)
             for ref in self.store.references(case_id)
             for signal in ref.signals
-            if signal.kind == "pdq" and signal.variant == "original"
+            if signal.kind == kind and signal.variant == "original"
         ]
         detail: dict[str, object] = {"hashes": len(entries), "format": fmt, "destination": destination, "labels": labels}
         self.store.log_event(AuditEvent(utc_now(), actor, "export-hashes", case_id, detail))
@@ -156,6 +161,12 @@ class Tracker:
 
 
 def _evidence(decision: MatchDecision) -> tuple[dict[str, object], ...]:
-    """The signals compared, as stored with the sighting; the geometric check's details go with "orb"."""
+    """The signals compared, as stored with the sighting; the geometric check's details go with "orb",
+    a video's matched stretches come last."""
     check = decision.verification.as_dict() if decision.verification is not None else {}
-    return tuple({**s.as_dict(), **check} if s.kind == "orb" else s.as_dict() for s in decision.signals)
+    signals = tuple({**s.as_dict(), **check} if s.kind == "orb" else s.as_dict() for s in decision.signals)
+    if not decision.segments:
+        return signals
+    # Where in the copy, and where in the reference: what an analyst checks first in a video match.
+    stretches: dict[str, object] = {"kind": "segments", "segments": [s.as_dict() for s in decision.segments], "coverage": decision.coverage}
+    return (*signals, stretches)

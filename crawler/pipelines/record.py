@@ -7,6 +7,7 @@ and a page that reuses an earlier download is recorded only after that download'
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -15,9 +16,9 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.python.threadpool import ThreadPool
 
-from crawler.config import match_policy
+from crawler.config import hashing_options, match_policy
 from crawler.items import MediaItem
-from matcher import UnhashableContent, hash_media
+from matcher import MediaHashes, UnhashableContent, hash_file, hash_media
 from tracker import Observation, Store, Tracker, open_store
 from tracker.clock import utc_now
 
@@ -29,8 +30,7 @@ class RecordPipeline:
         self.crawler = crawler
         self.store = store
         self.tracker = tracker
-        self.max_pixels = crawler.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
-        self.local_features = crawler.settings.getbool("SPREADTRACE_LOCAL_FEATURES")
+        self.hashing = hashing_options(crawler.settings)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
 
     @classmethod
@@ -59,7 +59,13 @@ class RecordPipeline:
         stats = self.crawler.stats
         assert stats is not None
         error = item.error
-        if item.body is not None and item.sha256 is not None:
+        if item.spool_path is not None and item.sha256 is not None:
+            try:
+                error = self._hash_once(item.sha256, item.spool_path, item.media_url)
+            finally:
+                item.spool_path.unlink(missing_ok=True)  # hashes only: the video itself is not kept
+                item.spool_path = None
+        elif item.body is not None and item.sha256 is not None:
             error = self._hash_once(item.sha256, item.body, item.media_url)
             item.body = None  # the original bytes are not kept: hashes only
         elif item.sha256 is not None:
@@ -87,8 +93,8 @@ class RecordPipeline:
                 logger.info("match: %s on %s", item.media_url, page.page_url, extra={"site": item.site})
         return item
 
-    def _hash_once(self, sha256: str, body: bytes, media_url: str) -> str | None:
-        """Hash unseen bytes; return why they cannot be hashed, or None."""
+    def _hash_once(self, sha256: str, body: bytes | Path, media_url: str) -> str | None:
+        """Hash unseen bytes (in memory, or a video spooled to disk); return why they cannot be hashed, or None."""
         stats = self.crawler.stats
         assert stats is not None
         state = self.tracker.media_state(sha256)
@@ -96,15 +102,28 @@ class RecordPipeline:
             stats.inc_value("spreadtrace/media/already_hashed")
             return state.error
         try:
-            hashes = hash_media(body, max_pixels=self.max_pixels, local_features=self.local_features)
+            hashes = self._hash(body)
         except UnhashableContent as exc:
             logger.warning("skipped %s: %s", media_url, exc)
             stats.inc_value("spreadtrace/media/unhashable")
-            self.tracker.record_unhashable(sha256, len(body), str(exc))
+            size = body.stat().st_size if isinstance(body, Path) else len(body)
+            self.tracker.record_unhashable(sha256, size, str(exc))
             return str(exc)
         self.tracker.record_media(hashes)
         stats.inc_value("spreadtrace/media/hashed")
+        if hashes.kind == "video":
+            stats.inc_value("spreadtrace/media/video_hashed")
         return None
+
+    def _hash(self, body: bytes | Path) -> MediaHashes:
+        if isinstance(body, Path):
+            return hash_file(body, **self.hashing)
+        return hash_media(
+            body,
+            max_pixels=self.hashing["max_pixels"],
+            local_features=self.hashing["local_features"],
+            video_limits=self.hashing["video_limits"],
+        )
 
 
 __all__ = ["RecordPipeline"]

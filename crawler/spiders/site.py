@@ -19,8 +19,10 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from crawler.discovery import discover_media
+from crawler.errors import MediaTooLarge
 from crawler.items import MediaItem, PageContext
 from crawler.sites import Site, SiteRegistry
+from crawler.spool import Spooled
 
 
 class SiteSpider(scrapy.Spider):
@@ -28,6 +30,7 @@ class SiteSpider(scrapy.Spider):
     allowed_domains: list[str]
     max_pages: int
     media_max_bytes: int
+    video_max_bytes: int
     links: LinkExtractor
 
     def __init__(self, site: Site | str, **kwargs: Any) -> None:
@@ -50,6 +53,7 @@ class SiteSpider(scrapy.Spider):
         spider.allowed_domains = list(site.allowed_domains)
         spider.max_pages = settings.getint("SPREADTRACE_MAX_PAGES_PER_VISIT")
         spider.media_max_bytes = settings.getint("SPREADTRACE_IMAGE_MAX_BYTES")
+        spider.video_max_bytes = settings.getint("SPREADTRACE_VIDEO_MAX_BYTES")
         # Domains are checked by hostname in _page_request: LinkExtractor's allow_domains compares the
         # host *with its port*, so it would refuse every link of a site served on a non-default port.
         spider.links = LinkExtractor()
@@ -79,12 +83,14 @@ class SiteSpider(scrapy.Spider):
             state = self._media.get(ref.url)
             if state is None:
                 self._media[ref.url] = [page]
-                yield scrapy.Request(
-                    ref.url,
-                    callback=self.parse_media,
-                    errback=self.media_failed,
-                    meta={"allow_offsite": True, "download_maxsize": self.media_max_bytes, "media_url": ref.url},
-                )
+                video = ref.kind == "video"  # streamed to disk under its own cap (crawler/spool.py)
+                meta = {
+                    "allow_offsite": True,
+                    "download_maxsize": self.video_max_bytes if video else self.media_max_bytes,
+                    "media_url": ref.url,
+                    "spreadtrace_spool": video,
+                }
+                yield scrapy.Request(ref.url, callback=self.parse_media, errback=self.media_failed, meta=meta)
             elif isinstance(state, list):
                 state.append(page)
             else:  # downloaded already: observe it on this page as well, without fetching again
@@ -98,6 +104,12 @@ class SiteSpider(scrapy.Spider):
                 yield request
 
     def parse_media(self, response: Response) -> Iterator[MediaItem]:
+        spooled: Spooled | None = response.meta.get("spreadtrace_spooled")
+        if spooled is not None:
+            item = self._finish(response.meta["media_url"], response.status, _content_type(response), sha256=spooled.sha256)
+            item.spool_path = spooled.path
+            yield item
+            return
         yield self._finish(
             response.meta["media_url"], response.status, _content_type(response), body=response.body
         )
@@ -107,21 +119,25 @@ class SiteSpider(scrapy.Spider):
         media_url = request.meta["media_url"]
         if isinstance(failure.value, HttpError):
             response = failure.value.response
+            spooled: Spooled | None = response.meta.get("spreadtrace_spooled")
+            if spooled is not None:  # an error page written to disk: not evidence of anything
+                spooled.path.unlink(missing_ok=True)
             yield self._finish(media_url, response.status, _content_type(response), error=f"HTTP {response.status}")
             return
         reason = failure.getErrorMessage() or type(failure.value).__name__
-        if "maxsize" in reason.lower() or "max size" in reason.lower():
-            reason = f"larger than the {self.media_max_bytes:,}-byte media cap"
+        if not isinstance(failure.value, MediaTooLarge) and ("maxsize" in reason.lower() or "max size" in reason.lower()):
+            reason = f"larger than the {request.meta['download_maxsize']:,}-byte media cap"
         self.logger.warning("skipped %s: %s", media_url, reason)
         yield self._finish(media_url, None, None, error=reason)
 
     def _finish(
         self, media_url: str, status: int | None, content_type: str | None, *, body: bytes | None = None,
-        error: str | None = None,
+        error: str | None = None, sha256: str | None = None,
     ) -> MediaItem:  # fmt: skip
         waiting = self._media.get(media_url)
         pages = waiting if isinstance(waiting, list) else []
-        sha256 = hashlib.sha256(body).hexdigest() if body is not None and error is None else None
+        if body is not None and error is None:
+            sha256 = hashlib.sha256(body).hexdigest()
         item = MediaItem(self.site_name, media_url, pages, status, content_type, body, sha256, error)
         self._media[media_url] = item
         return item

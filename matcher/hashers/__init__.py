@@ -1,16 +1,20 @@
 """Hash algorithms, one small class each, looked up by name."""
 
 from matcher.errors import InvalidSignal
-from matcher.hashers.base import Hasher
+from matcher.hashers.base import Hasher, SignalType
 from matcher.hashers.dhash import DHasher
 from matcher.hashers.pdq import PdqHasher
 from matcher.hashers.phash import PHasher
+from matcher.hashers.videohash import VideoHasher
+from matcher.hashers.vpdq import VpdqHasher
 
 IMAGE_HASHERS: tuple[Hasher, ...] = (PdqHasher(), PHasher(), DHasher())
-_BY_NAME: dict[str, Hasher] = {hasher.name: hasher for hasher in IMAGE_HASHERS}
+# Video signals are made by `matcher.video.hashing` from sampled frames; these classes read and compare them.
+VIDEO_HASHERS: tuple[SignalType, ...] = (VpdqHasher(), VideoHasher())
+_BY_NAME: dict[str, SignalType] = {hasher.name: hasher for hasher in (*IMAGE_HASHERS, *VIDEO_HASHERS)}
 
 
-def hasher_for(name: str) -> Hasher:
+def hasher_for(name: str) -> SignalType:
     try:
         return _BY_NAME[name]
     except KeyError:
@@ -18,4 +22,15 @@ def hasher_for(name: str) -> Hasher:
         raise InvalidSignal(f"unknown hash algorithm {name!r} (known: {known})") from None
 
 
-__all__ = ["IMAGE_HASHERS", "DHasher", "Hasher", "PHasher", "PdqHasher", "hasher_for"]
+__all__ = [
+    "IMAGE_HASHERS",
+    "VIDEO_HASHERS",
+    "DHasher",
+    "Hasher",
+    "PHasher",
+    "PdqHasher",
+    "SignalType",
+    "VideoHasher",
+    "VpdqHasher",
+    "hasher_for",
+]

@@ -9,21 +9,32 @@ from PIL import Image
 from matcher.signal import ContentKind, Signal
 
 
-class Hasher(Protocol):
-    """One perceptual or cryptographic hash algorithm.
-
-    Thresholds are not class attributes: they come from settings or the case (see `MatchPolicy`), so that
-    nobody tunes a match threshold by editing a keyword default.
-    """
+class SignalType(Protocol):
+    """What every kind of signal can do: name itself, check a value, and measure a distance."""
 
     name: ClassVar[str]
     version: ClassVar[int]
     bits: ClassVar[int]
     content_kind: ClassVar[ContentKind]
+    examples: ClassVar[tuple[str, ...]]
+
+    def validate(self, value: str) -> str:
+        """Return the normalised value, or raise InvalidSignal."""
+        ...
+
+    def distance(self, a: str, b: str) -> int: ...
+
+
+class Hasher(SignalType, Protocol):
+    """A picture hash algorithm: one small class each (PDQ, pHash, dHash).
+
+    Thresholds are not class attributes: they come from settings or the case (see `MatchPolicy`), so that
+    nobody tunes a match threshold by editing a keyword default.
+    """
+
     # False: the hasher shrinks to a few dozen pixels anyway, so it is given a grayscale copy already
     # reduced (by an integer factor, to a short side of at least 128) instead of the full picture.
     full_resolution: ClassVar[bool]
-    examples: ClassVar[tuple[str, ...]]
 
     def hash_image(self, image: Image.Image) -> Signal:
         """Hash an upright RGB picture; raises UnhashableContent."""
@@ -32,12 +43,6 @@ class Hasher(Protocol):
     def hash_variants(self, image: Image.Image) -> list[Signal]:
         """Hashes of the picture in each orientation worth indexing for a reference."""
         ...
-
-    def validate(self, value: str) -> str:
-        """Return the normalised value, or raise InvalidSignal."""
-        ...
-
-    def distance(self, a: str, b: str) -> int: ...
 
 
 def validate_hex(name: str, bits: int, value: str) -> str:

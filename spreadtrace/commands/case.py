@@ -13,11 +13,11 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from rich.table import Table
 
-from matcher import UnhashableContent, hash_media
-from matcher.hashlist import parse_hash_list, write_hash_list
+from matcher import UnhashableContent, hash_file
+from matcher.hashlist import HashEntry, parse_hash_list, write_hash_list
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
-from spreadtrace.files import expand_paths, read_file
+from spreadtrace.files import expand_paths
 from tracker import Reference, Sighting
 from tracker.models import validate_case_id
 
@@ -35,18 +35,15 @@ def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
     validate_case_id(case_id)
     outcome = AddOutcome()
     files = list(expand_paths(paths))
-    max_pixels = app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
-    local_features = app.settings.getbool("SPREADTRACE_LOCAL_FEATURES")
     columns = (TextColumn("hashing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[name]}"))
     with Progress(*columns, console=app.err, transient=True) as progress:
         task = progress.add_task("hashing", total=len(files), name="")
         for path, problem in files:
             progress.update(task, name=path.name)
-            data, problem = (None, problem) if problem else read_file(path)
             try:
-                if data is None:
-                    raise UnhashableContent(problem or "unreadable")
-                hashes = hash_media(data, reference=True, max_pixels=max_pixels, local_features=local_features)
+                if problem:
+                    raise UnhashableContent(problem)
+                hashes = hash_file(path, reference=True, **app.hashing_options())
             except UnhashableContent as exc:
                 app.err.print(f"error: {path}: {exc}", markup=False, highlight=False)
                 outcome.skipped += 1
@@ -73,7 +70,7 @@ def case() -> None:
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.pass_obj
 def case_add(app: App, case_id: str, paths: tuple[Path, ...]) -> None:
-    """Hash image files or folders of them as references of CASE (created if new).
+    """Hash image and video files, or folders of them, as references of CASE (created if new).
 
     Only hashes are stored, never the files. Media crawled before is matched at once.
     """
@@ -109,10 +106,10 @@ def case_list(app: App) -> None:
 @click.option("--skip-bad", is_flag=True, help="Import the good lines even when some lines are malformed.")
 @click.pass_obj
 def case_import_hashes(app: App, case_id: str, path: Path, skip_bad: bool) -> None:
-    """Add PDQ hashes from FILE ('-': standard input) as references of CASE, with no file behind them.
+    """Add PDQ or vPDQ hashes from FILE ('-': standard input) as references of CASE, with no file behind them.
 
-    FILE holds one PDQ hex per line (optionally ',QUALITY' or ' QUALITY'), or CSV with a header naming a
-    'pdq', 'hash' or 'signal_value' column. Every malformed line is reported by number; unless
+    FILE holds one PDQ hex per line (optionally ',QUALITY' or ' QUALITY'), CSV with a header naming a
+    'pdq', 'hash' or 'signal_value' column, or one video's vPDQ hash (FRAME,QUALITY,PDQ_HEX,SECONDS lines). Every malformed line is reported by number; unless
     --skip-bad is given, nothing is imported while any line is bad.
     """
     validate_case_id(case_id)
@@ -139,21 +136,44 @@ def case_import_hashes(app: App, case_id: str, path: Path, skip_bad: bool) -> No
 
 @case.command("export-hashes")
 @click.argument("case_id", metavar="CASE")
-@click.option("-o", "--output", type=click.Path(path_type=Path, dir_okay=False), help="Write here, not to stdout.")
-@click.option("--format", "fmt", type=click.Choice(["txt", "csv"]), default="txt", show_default=True)
+@click.option("-o", "--output", type=click.Path(path_type=Path), help="Write here, not to stdout (a folder for vpdq).")
+@click.option("--format", "fmt", type=click.Choice(["txt", "csv", "vpdq"]), default="txt", show_default=True,
+              help="txt/csv: PDQ of the pictures; vpdq: one vPDQ file per video, into the folder -o names.")
 @click.option("--labels", is_flag=True, help="Include reference labels (file names can identify a person).")
 @click.pass_obj
 def case_export_hashes(app: App, case_id: str, output: Path | None, fmt: str, labels: bool) -> None:
-    """Write CASE's PDQ hashes for sharing with partners; the export is recorded in the audit log."""
+    """Write CASE's hashes for sharing with partners; the export is recorded in the audit log."""
     app.store.get_case(case_id)
+    if fmt == "vpdq" and output is None:
+        raise UserError("--format vpdq writes one file per video: name a folder with -o")
     destination = str(output) if output else "stdout"
-    entries = app.tracker.export_hashes(case_id, actor=getpass.getuser(), destination=destination, fmt=fmt, labels=labels)
-    text = write_hash_list(entries, fmt=fmt, labels=labels)
-    if output is None:
-        click.echo(text, nl=False)
+    kind = "vpdq" if fmt == "vpdq" else "pdq"
+    entries = app.tracker.export_hashes(
+        case_id, actor=getpass.getuser(), destination=destination, fmt=fmt, labels=labels, kind=kind
+    )
+    if output is not None and fmt == "vpdq":
+        _write_vpdq_files(output, entries, labels)
+    elif output is None:
+        click.echo(write_hash_list(entries, fmt=fmt, labels=labels), nl=False)
     else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            raise UserError(f"{output}: cannot write: {exc.strerror or exc}") from None
+        _write(output, write_hash_list(entries, fmt=fmt, labels=labels))
+    if output is not None:
         app.err.print(f"{len(entries)} hash(es) of case {case_id} written to {output}", markup=False, highlight=False)
+
+
+def _write_vpdq_files(folder: Path, entries: Sequence[HashEntry], labels: bool) -> None:
+    """``reference-ID.vpdq.txt`` each; a label goes in a comment line only when asked for."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{folder}: cannot create folder: {exc.strerror or exc}") from None
+    for entry in entries:
+        header = f"# {entry.label}\n" if labels and entry.label else ""
+        _write(folder / f"reference-{entry.line}.vpdq.txt", header + entry.signal.value)
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UserError(f"{path}: cannot write: {exc.strerror or exc}") from None

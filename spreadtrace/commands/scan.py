@@ -9,23 +9,18 @@ from typing import Any
 import click
 from rich.table import Table
 
-from matcher import UnhashableContent, hash_media
+from matcher import UnhashableContent, hash_file
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode
-from spreadtrace.files import expand_paths, read_file
+from spreadtrace.files import expand_paths
 from tracker import Reference
 
 
 def scan_file(app: App, references: dict[int, Reference], path: Path, problem: str | None) -> dict[str, Any]:
-    data, problem = (None, problem) if problem else read_file(path)
     try:
-        if data is None:
-            raise UnhashableContent(problem or "unreadable")
-        hashes = hash_media(
-            data,
-            max_pixels=app.settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
-            local_features=app.settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
-        )
+        if problem:
+            raise UnhashableContent(problem)
+        hashes = hash_file(path, **app.hashing_options())
     except UnhashableContent as exc:
         return {"path": str(path), "error": str(exc), "matches": []}
     matches = [
@@ -45,7 +40,7 @@ def scan_file(app: App, references: dict[int, Reference], path: Path, problem: s
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check local image files against every case's references."""
+    """Check local image and video files against every case's references."""
     references = {ref.id: ref for ref in app.store.references()}
     results = [scan_file(app, references, path, problem) for path, problem in expand_paths(paths)]
     if as_json:

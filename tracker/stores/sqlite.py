@@ -171,8 +171,10 @@ class SQLiteStore:
     def put_media(self, hashes: MediaHashes) -> None:
         def insert(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
-                "INSERT OR IGNORE INTO media (sha256, md5, size, kind, width, height, hashed_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (hashes.sha256, hashes.md5, hashes.size, str(hashes.kind), hashes.width, hashes.height, utc_now()),
+                "INSERT OR IGNORE INTO media (sha256, md5, size, kind, width, height, duration, hashed_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (hashes.sha256, hashes.md5, hashes.size, str(hashes.kind), hashes.width, hashes.height, hashes.duration,
+                 utc_now()),  # fmt: skip
             )
             if cursor.rowcount:
                 conn.executemany(

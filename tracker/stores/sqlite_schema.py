@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -97,5 +97,9 @@ MIGRATIONS = (
         case_id TEXT,
         detail TEXT NOT NULL
     );
+    """,
+    # 3: video: the length of a media file, in seconds (its signals are vPDQ frame lists and a videohash).
+    """
+    ALTER TABLE media ADD COLUMN duration REAL;
     """,
 )

@@ -1,0 +1,96 @@
+"""videohash (videohash2's algorithm): one 64-bit hash of a whole video, from a collage of its frames.
+
+Fast to compare and to index, and fooled by anything that changes which frames the video holds: a clip,
+a compilation, a speed change (videohash's README says so). It is kept as a fast signal beside vPDQ and
+shown with each decision; it never decides alone.
+
+videohash2 extracts frames with the ffmpeg binary; spreadtrace gives it the frames it has already
+decoded (144x144 thumbnails, as videohash2's ffmpeg call makes) and runs videohash2's own collage, tile
+and hash code on them.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import ClassVar
+
+from PIL import Image
+
+from matcher.errors import UnhashableContent
+from matcher.hashers.base import hex_distance, validate_hex
+from matcher.signal import ContentKind, Signal
+
+THUMBNAIL = (144, 144)
+
+
+class VideoHasher:
+    name: ClassVar[str] = "videohash"
+    version: ClassVar[int] = 1
+    bits: ClassVar[int] = 64
+    content_kind: ClassVar[ContentKind] = ContentKind.VIDEO
+    examples: ClassVar[tuple[str, ...]] = ("8f0f0f0e0c1c3c7e", "0000000000000000")
+
+    def validate(self, value: str) -> str:
+        value = value.strip().lower()
+        return validate_hex(self.name, self.bits, value[2:] if value.startswith("0x") else value)
+
+    def distance(self, a: str, b: str) -> int:
+        return hex_distance(a, b)
+
+
+class VideoHashFrames:
+    """Thumbnails of a video's frames, spread evenly over it, kept on disk (not in memory) until hashed.
+
+    At most ``limit`` are kept: when full, every other one is dropped and only every other offered frame
+    is taken from then on, so a video of any length ends with evenly spaced thumbnails.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._dir = tempfile.TemporaryDirectory(prefix="spreadtrace-videohash-")
+        self._frames = Path(self._dir.name) / "frames"
+        self._frames.mkdir()
+        self._kept: list[Path] = []
+        self._offered = 0
+        self._stride = 1
+
+    def offer(self, image: Image.Image) -> None:
+        self._offered += 1
+        if (self._offered - 1) % self._stride:
+            return
+        path = self._frames / f"video_frame_{self._offered:07d}.jpeg"
+        image.resize(THUMBNAIL, Image.Resampling.BILINEAR).save(path, quality=90)
+        self._kept.append(path)
+        if len(self._kept) > self.limit:
+            for dropped in self._kept[1::2]:
+                dropped.unlink()
+            self._kept = self._kept[::2]
+            self._stride *= 2
+
+    def signal(self) -> Signal:
+        """videohash2's hash of the kept thumbnails; raises UnhashableContent when there are none."""
+        from videohash2.collagemaker import MakeCollage
+        from videohash2.tilemaker import make_tile
+        from videohash2.utils import get_list_of_all_files_in_dir
+        from videohash2.videohash import VideoHash
+
+        if not self._kept:
+            raise UnhashableContent("no frames for videohash")
+        work = Path(self._dir.name)
+        (work / "tiles").mkdir(exist_ok=True)
+        collage = work / "collage.jpg"
+        MakeCollage(get_list_of_all_files_in_dir(f"{self._frames}/"), str(collage), collage_image_width=1024)
+        # BMP, not videohash2's PNG: the strip is only read back, and PNG compression of it was most of the cost.
+        make_tile(f"{self._frames}/", str(work / "concatenated.bmp"), f"{work / 'tiles'}/")
+        # VideoHash.__init__ would extract frames itself with ffmpeg; its hashing step needs only these.
+        video_hash = object.__new__(VideoHash)
+        video_hash.tiles_dir = f"{work / 'tiles'}/"
+        video_hash.bits_in_hash = 64
+        with Image.open(collage) as video_hash.image:
+            video_hash._calc_hash()
+        value = f"{int(video_hash.hash, 2):016x}"  # its hash_hex drops leading zeros
+        return Signal(VideoHasher.name, value, VideoHasher.version)
+
+    def close(self) -> None:
+        self._dir.cleanup()

@@ -1,0 +1,1 @@
+"""Video: frame sampling (PyAV), animations (Pillow), frame hashing and temporal alignment."""

@@ -1,0 +1,209 @@
+"""Video -> a few frames per second of it, decoded as a stream with PyAV (no ffmpeg binary).
+
+Memory does not grow with the length of the video: packets are demuxed and decoded one at a time, and a
+frame is converted to a picture only when it is sampled. Decoding, not hashing, is the cost of a video, so
+the sampler decodes as little as it may:
+
+- at about one sample a second, frames no other frame refers to (B-frames) are not decoded at all;
+- when samples lie further apart than two keyframe intervals (a long video on a frame budget), it seeks
+  to the keyframe before the next sample instead of decoding everything in between.
+
+Short videos are sampled more densely (down to every frame), so a clip of a few seconds still has enough
+frames to align.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import av
+import av.container
+import av.video.stream
+from PIL import Image
+
+from matcher.errors import UnhashableContent
+
+# Frames are hashed at most this size on their long side: PDQ reduces to 64x64 anyway, and converting a
+# 4K frame to RGB at full size costs more than hashing it.
+WORKING_SIDE = 512
+# Declared frame rates above this are not video but a malformed or hostile header.
+MAX_FRAME_RATE = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class SamplingPlan:
+    """How densely to sample, and what one file may cost. Built from settings (`video_limits`)."""
+
+    interval: float  # seconds between samples, for a video long enough
+    min_samples: int  # a shorter video is sampled more densely, down to every frame, to get this many
+    max_samples: int  # a longer video is sampled more sparsely, to stay within this many
+    max_seconds: float  # wall-clock budget for decoding one file
+    max_pixels: int  # largest frame decoded
+
+    def interval_for(self, duration: float | None) -> float:
+        if duration is None or duration <= 0:
+            return self.interval
+        return min(max(self.interval, duration / self.max_samples), duration / self.min_samples)
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """A sampled frame: its number among the decoded frames (vPDQ's frame number), its time, its picture."""
+
+    number: int
+    timestamp: float
+    image: Image.Image
+
+
+class VideoSampler:
+    """Iterate a video's sampled frames. ``width``, ``height`` and ``duration`` are known once opened;
+    ``stopped`` says why sampling ended before the end of the file (budget, corrupt data), or is None."""
+
+    def __init__(self, path: Path, plan: SamplingPlan) -> None:
+        self.path = path
+        self.plan = plan
+        self.stopped: str | None = None
+        try:
+            self._container = av.open(str(path), metadata_errors="ignore")
+        except av.FFmpegError as exc:
+            raise UnhashableContent(_open_failure(exc)) from None
+        try:
+            self._stream = self._video_stream()
+            self.width, self.height = self._stream.codec_context.width, self._stream.codec_context.height
+            self.duration = self._duration()
+            self._check()
+        except BaseException:
+            self._container.close()
+            raise
+        self.interval = plan.interval_for(self.duration)
+
+    def close(self) -> None:
+        self._container.close()
+
+    def __enter__(self) -> VideoSampler:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _video_stream(self) -> av.video.stream.VideoStream:
+        streams = self._container.streams
+        if not streams.video:
+            if streams.audio:
+                raise UnhashableContent("no video stream (audio only)")
+            raise UnhashableContent("no video stream")
+        return streams.video[0]
+
+    def _duration(self) -> float | None:
+        stream = self._stream
+        if stream.duration is not None and stream.time_base is not None:
+            return float(stream.duration * stream.time_base)
+        if self._container.duration is not None:
+            return self._container.duration / av.time_base
+        return None
+
+    def _check(self) -> None:
+        width, height = self.width, self.height
+        if width <= 0 or height <= 0:
+            raise UnhashableContent(f"video has no usable frame size ({width}x{height})")
+        if width * height > self.plan.max_pixels:
+            raise UnhashableContent(f"video frames too large ({width}x{height}, over {self.plan.max_pixels:,} pixels)")
+        rate = self._stream.average_rate
+        if rate is not None and rate > MAX_FRAME_RATE:
+            raise UnhashableContent(f"implausible frame rate ({float(rate):,.0f} frames/s)")
+
+    @property
+    def frame_rate(self) -> float | None:
+        rate = self._stream.average_rate or self._stream.guessed_rate
+        return float(rate) if rate else None
+
+    def coarsen(self) -> None:
+        """Sample half as often from here on (the caller's frame budget ran out on a video of unknown length)."""
+        self.interval *= 2
+
+    def __iter__(self) -> Iterator[Frame]:
+        stream, context = self._stream, self._stream.codec_context
+        context.thread_count = 1  # one file per worker: parallelism comes from the caller, not the decoder
+        rate = self.frame_rate
+        if rate and self.interval * rate >= 4:
+            context.skip_frame = "NONREF"  # every B-frame skipped is one not decoded; a sample moves <= 0.1 s
+        base = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+        deadline = time.monotonic() + self.plan.max_seconds
+        keyframes: list[float] = []
+        next_time, decoded, seek_to = 0.0, 0, None
+        while True:
+            if seek_to is not None:
+                assert stream.time_base is not None
+                self._container.seek(int(seek_to / stream.time_base + base / stream.time_base), stream=stream)
+                seek_to = None
+            try:
+                for packet in self._container.demux(stream):
+                    if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
+                        _remember(keyframes, float(packet.pts * packet.time_base) - base)
+                    for frame in packet.decode():
+                        decoded += 1
+                        timestamp = _timestamp(frame, base, decoded, rate)
+                        if timestamp + 1e-6 < next_time:
+                            continue
+                        yield Frame(decoded - 1, round(timestamp, 3), _picture(frame))
+                        next_time = (math.floor(timestamp / self.interval + 1e-6) + 1) * self.interval
+                        if time.monotonic() > deadline:
+                            self.stopped = f"time budget of {self.plan.max_seconds:g} s spent at {timestamp:.0f} s"
+                            return
+                        if _worth_seeking(keyframes, timestamp, next_time):
+                            seek_to = next_time
+                            break
+                    if seek_to is not None:
+                        break
+            except av.FFmpegError as exc:
+                self.stopped = f"corrupt or truncated video after {decoded} frames: {_reason(exc)}"
+                return
+            if seek_to is None:
+                return
+
+
+def _remember(keyframes: list[float], at: float) -> None:
+    if not keyframes or at > keyframes[-1]:
+        keyframes.append(at)
+        del keyframes[:-3]
+
+
+def _worth_seeking(keyframes: list[float], now: float, target: float) -> bool:
+    """Seek when the next sample lies beyond the next keyframe by a margin: decoding from that keyframe
+    costs less than decoding everything up to the sample."""
+    if len(keyframes) < 2:
+        return False
+    spacing = keyframes[-1] - keyframes[-2]
+    return spacing > 0 and target - now > 2 * spacing
+
+
+def _timestamp(frame: av.VideoFrame, base: float, decoded: int, rate: float | None) -> float:
+    if frame.pts is not None and frame.time_base is not None:
+        return float(frame.pts * frame.time_base) - base
+    return (decoded - 1) / rate if rate else float(decoded - 1)
+
+
+def _picture(frame: av.VideoFrame) -> Image.Image:
+    """The frame upright, in RGB, at most WORKING_SIDE on its long side (scaled by the decoder's own scaler)."""
+    scale = min(1.0, WORKING_SIDE / max(frame.width, frame.height))
+    width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
+    image: Image.Image = frame.to_image(width=width, height=height, interpolation="AREA")  # type: ignore[no-untyped-call]
+    rotation = round(getattr(frame, "rotation", 0) or 0) % 360
+    if rotation:  # phones store portrait video landscape with a display rotation
+        image = image.rotate(rotation, expand=True)
+    return image
+
+
+def _open_failure(exc: av.FFmpegError) -> str:
+    if isinstance(exc, av.error.InvalidDataError):
+        return "not a recognised video format, or corrupt"
+    return f"cannot open video: {_reason(exc)}"
+
+
+def _reason(exc: av.FFmpegError) -> str:
+    return getattr(exc, "strerror", None) or str(exc)
+

@@ -1,0 +1,165 @@
+"""Video files and animations -> vPDQ frame hashes and a videohash, streamed, within a budget per file."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pdqhash
+from PIL import Image
+
+from matcher.borders import trim_borders
+from matcher.errors import UnhashableContent
+from matcher.hashers.pdq import DIHEDRAL_VARIANTS, bits_to_hex
+from matcher.hashers.videohash import VideoHashFrames
+from matcher.hashers.vpdq import VpdqFrame, VpdqHasher, frames_to_text
+from matcher.signal import Signal
+from matcher.video.animation import AnimationSampler
+from matcher.video.frames import Frame, SamplingPlan, VideoSampler
+
+# Crawled video is sampled about once a second (vPDQ's rate); a reference twice as densely, so that a
+# copy's frame, wherever it falls, is never more than a quarter second from a reference frame.
+CRAWLED_INTERVAL, CRAWLED_MIN_SAMPLES = 1.0, 32
+REFERENCE_INTERVAL, REFERENCE_MIN_SAMPLES = 0.5, 64
+# Thumbnails behind the videohash: videohash2 pastes them side by side and re-encodes the strip, so this
+# bounds its memory and its time (about 0.4 s a video at 64).
+VIDEOHASH_FRAMES = 64
+# Mirrored re-uploads are common, rotated video is not: a reference keeps these of PDQ's eight orientations.
+REFERENCE_VARIANTS = ("original", "flip_h")
+_READ_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class VideoLimits:
+    """What one video may cost (from settings): file size, decode time, samples, frame size."""
+
+    max_bytes: int
+    max_seconds: float
+    max_frames: int
+    max_pixels: int
+
+    @classmethod
+    def default(cls, max_pixels: int) -> VideoLimits:
+        """The shipped defaults (crawler/settings.py), for callers without settings."""
+        return cls(max_bytes=2 * 1024**3, max_seconds=600.0, max_frames=7200, max_pixels=max_pixels)
+
+    def plan(self, *, reference: bool) -> SamplingPlan:
+        interval, least = (REFERENCE_INTERVAL, REFERENCE_MIN_SAMPLES) if reference else (CRAWLED_INTERVAL, CRAWLED_MIN_SAMPLES)
+        return SamplingPlan(interval, least, self.max_frames, self.max_seconds, self.max_pixels)
+
+
+@dataclass(frozen=True, slots=True)
+class VideoHashes:
+    """The signals of one video, and what the sampler had to say about it."""
+
+    signals: tuple[Signal, ...]
+    width: int
+    height: int
+    duration: float | None
+    frames: int
+    stopped: str | None
+
+
+class FrameHasher:
+    """PDQ of each sampled frame (borders trimmed first), thumbnails for the videohash, within a frame budget.
+
+    When the budget is exceeded every other frame is dropped and ``add`` returns True: the caller then
+    samples half as often, so a video of unknown length still ends evenly covered.
+    """
+
+    def __init__(self, *, reference: bool, max_frames: int) -> None:
+        self.variants = REFERENCE_VARIANTS if reference else ("original",)
+        self.max_frames = max_frames
+        self.frames: dict[str, list[VpdqFrame]] = {variant: [] for variant in self.variants}
+        self._thumbnails = VideoHashFrames(VIDEOHASH_FRAMES)
+
+    def add(self, frame: Frame) -> bool:
+        picture = trim_borders(frame.image)
+        pixels = np.asarray(picture)
+        if len(self.variants) == 1:
+            vector, quality = pdqhash.compute(pixels)
+            hashes = {"original": vector}
+        else:
+            vectors, quality = pdqhash.compute_dihedral(pixels)
+            hashes = dict(zip(DIHEDRAL_VARIANTS, vectors, strict=True))
+        for variant in self.variants:
+            self.frames[variant].append(VpdqFrame(frame.number, int(quality), bits_to_hex(hashes[variant]), frame.timestamp))
+        self._thumbnails.offer(picture)
+        if len(self.frames["original"]) <= self.max_frames:
+            return False
+        for variant in self.variants:
+            self.frames[variant] = self.frames[variant][::2]
+        return True
+
+    def signals(self) -> tuple[Signal, ...]:
+        if not self.frames["original"]:
+            raise UnhashableContent("no frame could be decoded")
+        vpdq = [
+            Signal(VpdqHasher.name, frames_to_text(self.frames[variant]), VpdqHasher.version, _median_quality(self.frames[variant]), variant)
+            for variant in self.variants
+        ]
+        return (*vpdq, self._thumbnails.signal())
+
+    def close(self) -> None:
+        self._thumbnails.close()
+
+
+def hash_video_file(path: Path, *, reference: bool, limits: VideoLimits) -> tuple[VideoHashes, str, str, int]:
+    """Hash a video file; returns its hashes, SHA-256, MD5 and size. Raises UnhashableContent."""
+    size = _checked_size(path, limits.max_bytes)
+    sha256, md5 = _digests(path)
+    with VideoSampler(path, limits.plan(reference=reference)) as sampler:
+        hasher = FrameHasher(reference=reference, max_frames=limits.max_frames)
+        try:
+            for frame in sampler:
+                if hasher.add(frame):
+                    sampler.coarsen()
+            signals = hasher.signals()
+        finally:
+            hasher.close()
+        last = hasher.frames["original"][-1].timestamp
+        duration = sampler.duration if sampler.duration is not None else last
+        hashes = VideoHashes(signals, sampler.width, sampler.height, round(duration, 3), len(hasher.frames["original"]), sampler.stopped)
+    return hashes, sha256, md5, size
+
+
+def hash_animation(animation: Image.Image, *, reference: bool, limits: VideoLimits) -> VideoHashes:
+    """Hash an animated GIF, APNG or WebP (already opened). Raises UnhashableContent."""
+    sampler = AnimationSampler(animation, limits.max_pixels, limits.max_frames)
+    hasher = FrameHasher(reference=reference, max_frames=limits.max_frames)
+    try:
+        for frame in sampler:
+            hasher.add(frame)
+        signals = hasher.signals()
+    finally:
+        hasher.close()
+    return VideoHashes(signals, sampler.width, sampler.height, sampler.duration, len(hasher.frames["original"]), sampler.stopped)
+
+
+def _checked_size(path: Path, max_bytes: int) -> int:
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None
+    if size == 0:
+        raise UnhashableContent("empty file (0 bytes)")
+    if size > max_bytes:
+        raise UnhashableContent(f"file is {size:,} bytes, over the {max_bytes:,}-byte video cap")
+    return size
+
+
+def _digests(path: Path) -> tuple[str, str]:
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as stream:
+        while chunk := stream.read(_READ_CHUNK):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
+def _median_quality(frames: Iterable[VpdqFrame]) -> int:
+    return int(np.median([f.quality for f in frames]))
+
