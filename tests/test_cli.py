@@ -142,3 +142,26 @@ def test_hash_lists_import_export_round_trip_and_exports_are_audited(run_cli, tm
     ]  # fmt: skip
     again = run_cli("case", "import-hashes", "shared", str(target))
     assert "0 hash(es) imported, 1 already held" in again.out
+
+
+def test_videos_are_added_scanned_and_exchanged_as_vpdq(run_cli, tmp_path):
+    from simsites.corpus import sample_image
+    from simsites.videos import slideshow, write_video
+
+    reported = tmp_path / "reported"
+    reported.mkdir()
+    write_video(reported / "clip.mp4", slideshow([sample_image("coffee"), sample_image("rocket")], 3.0, 10, (320, 240)), 10)
+    added = run_cli("case", "add", "case-v", str(reported))
+    assert added.code == ReturnCode.OK, added.err
+    assert "1 reference(s) added" in added.out
+    exported = tmp_path / "vpdq"
+    result = run_cli("case", "export-hashes", "case-v", "--format", "vpdq", "-o", str(exported))
+    assert result.code == ReturnCode.OK, result.err
+    (written,) = exported.iterdir()
+    assert written.name.endswith(".vpdq.txt") and "clip" not in written.read_text()  # no label unless asked
+    imported = run_cli("case", "import-hashes", "case-w", str(written))
+    assert "1 hash(es) imported" in imported.out, imported.err
+    scanned = run_cli("scan", "--json", str(reported / "clip.mp4"))
+    matches = json.loads(scanned.out)[0]["matches"]
+    assert {m["case"] for m in matches} == {"case-v", "case-w"}
+    assert all(m["decided_by"] == "vpdq+align" and m["segments"] for m in matches)
