@@ -7,6 +7,7 @@ are what re-uploaders do to video, and everything is encoded with the FFmpeg lib
 from __future__ import annotations
 
 import io
+from fractions import Fraction
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ def write_video(
 ) -> None:  # fmt: skip
     """Encode RGB frames (all one size, even sides) into ``target``."""
     with av.open(target, mode="w", format=container) as output:
-        stream = output.add_stream(codec, rate=round(fps) if float(fps).is_integer() else fps)
+        stream = output.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         first = True
         for pixels in frames:
             if first:
@@ -116,12 +117,15 @@ def _crop(frames: Frames, share: float) -> Frames:
 
 
 def _caption(frames: Frames) -> Frames:
+    """A watermark-style caption: outlined white text over the lower part of every frame."""
     def draw(im: Image.Image) -> Image.Image:
         im = im.copy()
-        pen = ImageDraw.Draw(im)
         w, h = im.size
-        pen.rectangle((0, int(h * 0.82), w, h), fill=(0, 0, 0))
-        pen.text((w // 20, int(h * 0.86)), "watch more at example.invalid", fill=(255, 255, 255), font_size=max(10, h // 14))
+        size = max(10, h // 12)
+        ImageDraw.Draw(im).text(
+            (w // 20, int(h * 0.8)), "watch more at example.invalid", fill=(255, 255, 255), font_size=size,
+            stroke_width=max(1, size // 8), stroke_fill=(0, 0, 0),
+        )  # fmt: skip
         return im
 
     return _map(frames, draw)

@@ -65,12 +65,12 @@ def test_a_long_gop_video_sampled_sparsely_is_sought_not_decoded_through(tmp_pat
     assert frames[-1].number < 400 - 50  # frame numbers are counted from the decoder, which skipped ahead
 
 
-def test_a_reference_keeps_frames_as_found_and_mirrored_and_a_videohash(reference_video):
+def test_a_reference_keeps_frames_as_found_mirrored_and_cropped_and_a_videohash(reference_video):
     hashes = hash_file(reference_video, reference=True, video_limits=LIMITS)
     assert hashes.kind == "video" and (hashes.width, hashes.height) == (320, 240)
     assert hashes.duration == pytest.approx(12.0, abs=0.1)
     kinds = sorted((s.kind, s.variant) for s in hashes.signals)
-    assert kinds == [("videohash", "original"), ("vpdq", "flip_h"), ("vpdq", "original")]
+    assert kinds == [("videohash", "original"), ("vpdq", "flip_h"), ("vpdq", "original"), ("vpdq", "region:c90")]
     frames = frames_from_text(next(s.value for s in hashes.signals if s.variant == "original" and s.kind == "vpdq"))
     assert len(frames) == 64  # a reference of 12 s: at least 64 frames, so a 1 s clip of it still aligns
     assert all(f.quality >= 50 for f in frames)
