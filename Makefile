@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench bench-accuracy bench-speed clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,13 +19,16 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: bench-accuracy bench-speed
+bench: bench-accuracy bench-speed bench-video
 
 bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
 
 bench-speed: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.speed
+
+bench-video: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.video
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache

@@ -72,8 +72,9 @@ SPREADTRACE_SITES_FILE = ""
 SPREADTRACE_STORE_URI = ""
 # videohash distance (of 64 bits) at or under which videohash agrees (videohash2's 15%; shown, never decisive).
 SPREADTRACE_VIDEOHASH_MAX_DISTANCE = 10
-# PDQ distance at or under which two video frames match (vPDQ's rule: 31).
-SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE = 31
+# PDQ distance at or under which two video frames match. vPDQ uses 31 for frames counted in any order;
+# here at least SPREADTRACE_VIDEO_MIN_FRAMES must also line up in time, which allows 40 (benchmarks/video.py).
+SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE = 40
 # Largest video file downloaded or hashed, in bytes; it is streamed to disk, never held in memory.
 SPREADTRACE_VIDEO_MAX_BYTES = 2 * 1024**3
 # Most frames sampled from one video (about one a second); a longer video is sampled more sparsely.

@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 import av
+import av.container
+import av.video.stream
 import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
@@ -27,6 +29,7 @@ def write_video(
     """Encode RGB frames (all one size, even sides) into ``target``."""
     with av.open(target, mode="w", format=container) as output:
         stream = output.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
+        assert isinstance(stream, av.video.stream.VideoStream)
         first = True
         for pixels in frames:
             if first:
@@ -72,6 +75,7 @@ def slideshow(images: Sequence[Image.Image], seconds_each: float, fps: float, si
 def decode_all(path: Path | BinaryIO) -> tuple[Frames, float]:
     """Every frame of a (short) video as RGB arrays, and its frame rate: the input of the edits below."""
     with av.open(path) as container:
+        assert isinstance(container, av.container.InputContainer)
         stream = container.streams.video[0]
         fps = float(stream.average_rate or 25)
         return [frame.to_ndarray(format="rgb24") for frame in container.decode(stream)], fps
