@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from matcher.errors import InvalidSignal
 from matcher.hashers import PdqHasher, VpdqHasher
-from matcher.hashers.vpdq import VpdqFrame, frames_to_text, looks_like_vpdq, parse_frame
+from matcher.hashers.vpdq import VpdqFrame, frames_to_text, looks_like_vpdq, median_quality, parse_frame
 from matcher.signal import Signal
 
 _PDQ = PdqHasher()
@@ -77,8 +77,8 @@ def _parse_vpdq(lines: list[str]) -> tuple[list[HashEntry], list[BadLine]]:
             bad.append(BadLine(number, str(exc)))
     if not frames:
         return [], bad
-    quality = sorted(f.quality for f in frames)[len(frames) // 2]
-    return [HashEntry(1, Signal(VpdqHasher.name, frames_to_text(frames), VpdqHasher.version, quality))], bad
+    signal = Signal(VpdqHasher.name, frames_to_text(frames), VpdqHasher.version, median_quality(frames))
+    return [HashEntry(1, signal)], bad
 
 
 def _is_header(line: str) -> bool:

@@ -17,7 +17,7 @@ from matcher.image import DEFAULT_MAX_PIXELS, decode_image
 from matcher.local import OrbExtractor
 from matcher.signal import ContentKind, Signal
 from matcher.video.animation import open_animation
-from matcher.video.hashing import VideoHashes, VideoLimits, hash_animation, hash_video_file
+from matcher.video.hashing import VideoHashes, VideoLimits, checked_size, hash_animation, hash_video_file
 
 logger = logging.getLogger(__name__)
 _PILLOW_VIDEO_FORMATS = frozenset({"MPEG"})
@@ -99,10 +99,8 @@ def hash_file(
     """Hash a file on disk: a picture is read into memory, a video is streamed. Raises UnhashableContent."""
     limits = video_limits or VideoLimits.default(max_pixels)
     if is_picture(path):
+        checked_size(path, max_image_bytes, "image")
         try:
-            size = path.stat().st_size
-            if size > max_image_bytes:
-                raise UnhashableContent(f"file is {size:,} bytes, over the {max_image_bytes:,}-byte image cap")
             data = path.read_bytes()
         except OSError as exc:
             raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None

@@ -55,6 +55,11 @@ def frames_from_text(text: str) -> list[VpdqFrame]:
     return frames
 
 
+def median_quality(frames: Sequence[VpdqFrame]) -> int:
+    """The quality a whole vPDQ hash is filed under: its frames' median."""
+    return int(np.median([f.quality for f in frames]))
+
+
 def looks_like_vpdq(line: str) -> bool:
     """True for a line in vPDQ's frame format (how a hash list is told apart from a PDQ list)."""
     fields = line.split(",")

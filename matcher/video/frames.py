@@ -143,7 +143,7 @@ class VideoSampler:
         while True:
             if seek_to is not None:
                 assert stream.time_base is not None
-                self._container.seek(int(seek_to / stream.time_base + base / stream.time_base), stream=stream)
+                self._container.seek(int((seek_to + base) / stream.time_base), stream=stream)
                 seek_to = None
             try:
                 for packet in self._container.demux(stream):

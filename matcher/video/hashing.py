@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from matcher.borders import trim_borders
 from matcher.errors import UnhashableContent
 from matcher.hashers.pdq import DIHEDRAL_VARIANTS, bits_to_hex
 from matcher.hashers.videohash import VideoHashFrames
-from matcher.hashers.vpdq import VpdqFrame, VpdqHasher, frames_to_text
+from matcher.hashers.vpdq import VpdqFrame, VpdqHasher, frames_to_text, median_quality
 from matcher.signal import Signal
 from matcher.video.animation import AnimationSampler
 from matcher.video.frames import Frame, SamplingPlan, VideoSampler
@@ -108,7 +107,7 @@ class FrameHasher:
         if not self.frames["original"]:
             raise UnhashableContent("no frame could be decoded")
         vpdq = [
-            Signal(VpdqHasher.name, frames_to_text(self.frames[variant]), VpdqHasher.version, _median_quality(self.frames[variant]), variant)
+            Signal(VpdqHasher.name, frames_to_text(self.frames[variant]), VpdqHasher.version, median_quality(self.frames[variant]), variant)
             for variant in self.variants
         ]
         return (*vpdq, self._thumbnails.signal())
@@ -119,7 +118,7 @@ class FrameHasher:
 
 def hash_video_file(path: Path, *, reference: bool, limits: VideoLimits) -> tuple[VideoHashes, str, str, int]:
     """Hash a video file; returns its hashes, SHA-256, MD5 and size. Raises UnhashableContent."""
-    size = _checked_size(path, limits.max_bytes)
+    size = checked_size(path, limits.max_bytes, "video")
     sha256, md5 = _digests(path)
     with VideoSampler(path, limits.plan(reference=reference)) as sampler:
         hasher = FrameHasher(reference=reference, max_frames=limits.max_frames)
@@ -149,7 +148,8 @@ def hash_animation(animation: Image.Image, *, reference: bool, limits: VideoLimi
     return VideoHashes(signals, sampler.width, sampler.height, sampler.duration, len(hasher.frames["original"]), sampler.stopped)
 
 
-def _checked_size(path: Path, max_bytes: int) -> int:
+def checked_size(path: Path, max_bytes: int, kind: str) -> int:
+    """The file's size, or UnhashableContent when it is unreadable, empty or over its ``kind``'s cap."""
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -157,7 +157,7 @@ def _checked_size(path: Path, max_bytes: int) -> int:
     if size == 0:
         raise UnhashableContent("empty file (0 bytes)")
     if size > max_bytes:
-        raise UnhashableContent(f"file is {size:,} bytes, over the {max_bytes:,}-byte video cap")
+        raise UnhashableContent(f"file is {size:,} bytes, over the {max_bytes:,}-byte {kind} cap")
     return size
 
 
@@ -168,8 +168,4 @@ def _digests(path: Path) -> tuple[str, str]:
             sha256.update(chunk)
             md5.update(chunk)
     return sha256.hexdigest(), md5.hexdigest()
-
-
-def _median_quality(frames: Iterable[VpdqFrame]) -> int:
-    return int(np.median([f.quality for f in frames]))
 
