@@ -1,8 +1,11 @@
 """Find the media a page shows, and the upload time the page claims for each.
 
 Covers what image boards, tube sites and forums use: ``img`` ``src``/``srcset``, ``picture``/``source``,
-lazy-loading attributes (``data-src`` and kin), ``og:image``/``twitter:image``, JSON-LD, and for video
+lazy-loading attributes (``data-src`` and kin), ``og:image``/``twitter:image``, JSON-LD, CSS
+``background-image`` (inline and in ``<style>``), links straight to media files, and for video
 ``video``/``source`` (and the ``poster`` picture), ``og:video`` and JSON-LD ``VideoObject.contentUrl``.
+A site entry can add its own selectors. Page metadata (title, uploader, upload time) comes with where each
+value was read from.
 Each URL carries the kind of media the page says it is, so a video is fetched under the video cap. A claimed
 time comes with its provenance ("json-ld:uploadDate", "html:time"), because a page's word is not ours.
 """
@@ -10,10 +13,11 @@ time comes with its provenance ("json-ld:uploadDate", "html:time"), because a pa
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from parsel import Selector
 
@@ -25,6 +29,10 @@ _JSONLD_TIMES = ("uploadDate", "datePublished", "dateCreated")
 _META_IMAGES = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 _META_VIDEOS = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player:stream")
 _META_TIMES = ("article:published_time", "og:published_time", "datePublished", "uploadDate")
+_CSS_URL = re.compile(r"background(?:-image)?\s*:[^;}]*?url\(\s*(['\"]?)([^'\")]+)\1\s*\)", re.IGNORECASE)
+_IMAGE_FILE = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp|tiff?|heic)(?:$|\?)", re.IGNORECASE)
+_VIDEO_FILE = re.compile(r"\.(?:mp4|m4v|webm|mov|mkv|avi|wmv|flv|ogv|3gp)(?:$|\?)", re.IGNORECASE)
+_ELEMENT_URL_ATTRIBUTES = ("src", "data-src", "href", "content", "poster", "data-original")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +84,73 @@ def discover_media(selector: Selector, base_url: str) -> list[MediaRef]:
     for obj in _jsonld_objects(selector):
         for url in _jsonld_image_urls(obj):
             add(url, "json-ld", (page_time, page_source))
+    for element in selector.xpath("//*[@style]"):
+        claimed = _element_time(element) or (page_time, page_source)
+        for match in _CSS_URL.finditer(element.attrib.get("style", "")):
+            add(match.group(2), "css:background-image", claimed)
+    for style in selector.xpath("//style/text()").getall():
+        for match in _CSS_URL.finditer(style):
+            add(match.group(2), "css:background-image", (page_time, page_source))
+    for anchor in selector.xpath("//a[@href]"):
+        href = anchor.attrib["href"]
+        path = urlsplit(href).path
+        kind = "video" if _VIDEO_FILE.search(path) else "image" if _IMAGE_FILE.search(path) else None
+        if kind is not None:
+            add(href, "a[href]", _element_time(anchor) or (page_time, page_source), kind)
     return list(found.values())
+
+
+def media_from_selectors(selector: Selector, base_url: str, selectors: Sequence[str]) -> list[MediaRef]:
+    """Media a site entry's own selectors point at: an attribute or text (``img.full::attr(src)``), or an
+    element whose ``src``, ``data-src``, ``href``, ``content`` or ``poster`` is taken."""
+    found: dict[str, MediaRef] = {}
+    for query in selectors:
+        for result in _select(selector, query):
+            raw = result.get() if isinstance(result.root, str) else next(
+                (result.attrib[a] for a in _ELEMENT_URL_ATTRIBUTES if result.attrib.get(a)), None
+            )
+            if not raw or raw.strip().startswith(("data:", "javascript:", "blob:")):
+                continue
+            url = urljoin(base_url, raw.strip()).split("#", 1)[0]
+            kind = "video" if _VIDEO_FILE.search(urlsplit(url).path) else "image"
+            if url.startswith(("http://", "https://")):
+                found.setdefault(url, MediaRef(url, f"selector:{query}", kind=kind))
+    return list(found.values())
+
+
+def page_metadata(selector: Selector, selectors: Mapping[str, str]) -> dict[str, dict[str, str]]:
+    """Title, uploader and claimed upload time, each ``{"value": ..., "source": ...}``: the site entry's
+    selector first, then JSON-LD, then meta tags, then the HTML itself. The page's word, not ours."""
+    found: dict[str, dict[str, str]] = {}
+    for name, query in selectors.items():
+        value = " ".join(v.strip() for v in _select(selector, query).getall() if v.strip())
+        if value:
+            found[name] = {"value": value[:500], "source": f"selector:{query}"}
+    objects = list(_jsonld_objects(selector))
+
+    def put(name: str, value: object, source: str) -> None:
+        if name not in found and isinstance(value, str) and value.strip():
+            found[name] = {"value": value.strip()[:500], "source": source}
+
+    for obj in objects:
+        put("title", obj.get("name") or obj.get("headline"), "json-ld:name")
+        author = obj.get("author") or obj.get("creator")
+        author = author[0] if isinstance(author, list) and author else author
+        put("uploader", author.get("name") if isinstance(author, dict) else author, "json-ld:author")
+    put("title", selector.xpath('//meta[@property="og:title"]/@content').get(), "meta:og:title")
+    put("uploader", selector.xpath('//meta[@name="author"]/@content').get(), "meta:author")
+    put("title", selector.xpath("//title/text()").get(), "html:title")
+    if "uploaded" not in found:
+        when, source = page_claimed_time(selector)
+        if when is not None and source is not None:
+            found["uploaded"] = {"value": when, "source": source}
+    elif (parsed := parse_claimed_time(found["uploaded"]["value"])) is not None:
+        found["uploaded"]["value"] = parsed
+    return found
+
+
+def _select(selector: Selector, query: str) -> Any:
+    return selector.xpath(query) if query.startswith(("/", "(", "./")) else selector.css(query)
 
 
 def page_claimed_time(selector: Selector) -> tuple[str | None, str | None]:

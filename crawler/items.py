@@ -1,4 +1,4 @@
-"""What the spider hands to the pipeline."""
+"""What the spider hands to the pipeline: one item per (page, media) outcome, then one per finished page."""
 
 from __future__ import annotations
 
@@ -8,20 +8,27 @@ from pathlib import Path
 
 @dataclass(frozen=True, slots=True)
 class PageContext:
-    """A page that embeds a media URL, with the upload time the page claims for it."""
+    """A page that embeds a media URL, with the upload time the page claims for it.
+
+    ``state`` is what the page said of the media this visit: "shown", "gone" (page up, media no longer on
+    it) or "removed" (the page itself is gone); ``note`` says how that was decided.
+    """
 
     page_url: str
     claimed_at: str | None = None
     claimed_source: str | None = None
+    state: str = "shown"
+    note: str | None = None
 
 
 @dataclass(slots=True)
 class MediaItem:
-    """A media URL's fetch outcome and every page seen embedding it.
+    """A media URL's fetch outcome and the pages seen embedding it.
 
     ``body`` holds the original response bytes (never a re-encoded copy) until the pipeline has hashed
     them; a video's bytes are on disk at ``spool_path`` instead (the pipeline deletes the file); ``error``
-    says why there are none. ``sightings`` is filled in by the pipeline.
+    says why there are none. ``etag``/``last_modified`` are kept for the next visit's conditional request.
+    ``sightings`` is filled in by the pipeline.
     """
 
     site: str
@@ -34,3 +41,26 @@ class MediaItem:
     error: str | None = None
     sightings: int = 0
     spool_path: Path | None = None
+    visit_id: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    size: int | None = None
+
+
+@dataclass(slots=True)
+class PageItem:
+    """A page finished: how it answered, what it claims about itself, and where it links to.
+
+    Yielded after the page's media items, so the journal marks the page done only once they are recorded.
+    """
+
+    site: str
+    visit_id: str
+    url: str
+    role: str
+    outcome: str  # online | removed | failed
+    http_status: int | None = None
+    final_url: str | None = None
+    reason: str | None = None
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+    links: list[tuple[str, str | None]] = field(default_factory=list)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rich.console import Console
@@ -16,12 +16,13 @@ from rich.logging import RichHandler
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 from scrapy.settings import Settings
 
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
+from tracker import open_store
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +35,17 @@ class VisitSummary:
     unhashable: int
     sightings: int
     finish_reason: str
+    visit_id: str | None = None
+    removed_pages: int = 0
+    failed_pages: int = 0
+    finished: bool = False
+
+    def as_detail(self) -> dict[str, object]:
+        return {
+            "pages": self.pages, "media": self.media, "observations": self.observations, "hashed": self.hashed,
+            "unhashable": self.unhashable, "sightings": self.sightings, "removed_pages": self.removed_pages,
+            "failed_pages": self.failed_pages, "finish_reason": self.finish_reason,
+        }  # fmt: skip
 
 
 class _SiteCounter:
@@ -50,7 +62,7 @@ class _SiteCounter:
     def response_received(self, response: Response, request: Any, spider: Any) -> None:
         if "media_url" in request.meta:
             self.media += 1
-        elif isinstance(response, TextResponse):
+        elif "spreadtrace_role" in request.meta:
             self.pages += 1
         self._show()
 
@@ -96,7 +108,31 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
             process.start()
     else:
         process.start()
-    return [_summary(crawler, counter) for crawler, counter in crawlers]
+    summaries = [_summary(crawler, counter) for crawler, counter in crawlers]
+    return _close_visits(settings, crawlers, summaries)
+
+
+def _close_visits(
+    settings: Settings, crawlers: Sequence[tuple[Crawler, _SiteCounter]], summaries: list[VisitSummary]
+) -> list[VisitSummary]:
+    """End each visit that ran to its end; a killed, stopped or timed-out one stays open and resumes next run."""
+    store = open_store(settings["SPREADTRACE_STORE_URI"])
+    try:
+        closed = []
+        for (crawler, _), summary in zip(crawlers, summaries, strict=True):
+            spider = crawler.spider
+            if not isinstance(spider, SiteSpider) or not hasattr(spider, "visit"):
+                closed.append(summary)
+                continue
+            finished = summary.finish_reason == "finished"
+            if spider.coordinator is not None:
+                finished = spider.coordinator.leave() and finished
+            if finished:
+                store.finish_visit(spider.visit.id, "finished", summary.as_detail())
+            closed.append(replace(summary, visit_id=spider.visit.id, finished=finished))
+        return closed
+    finally:
+        store.close()
 
 
 def _summary(crawler: Crawler, counter: _SiteCounter) -> VisitSummary:
@@ -110,6 +146,8 @@ def _summary(crawler: Crawler, counter: _SiteCounter) -> VisitSummary:
         unhashable=int(stats.get("spreadtrace/media/unhashable", 0)),
         sightings=int(stats.get("spreadtrace/match/count", 0)),
         finish_reason=str(stats.get("finish_reason", "unknown")),
+        removed_pages=int(stats.get("spreadtrace/page/removed", 0)),
+        failed_pages=int(stats.get("spreadtrace/page/failed", 0)),
     )
 
 

@@ -8,7 +8,7 @@ BOT_NAME = "spreadtrace"
 SPIDER_MODULES = ["crawler.spiders"]
 NEWSPIDER_MODULE = "crawler.spiders"
 
-# Politeness. Per-site delays come from the site registry.
+# Politeness. Per-site delay, concurrency and robots.txt obedience come from the site registry.
 ROBOTSTXT_OBEY = True
 CONCURRENT_REQUESTS = 16
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
@@ -17,6 +17,17 @@ DOWNLOAD_TIMEOUT = 30
 REDIRECT_MAX_TIMES = 5
 RETRY_TIMES = 2
 COOKIES_ENABLED = False
+# AutoThrottle slows down for a host that answers slowly; DOWNLOAD_DELAY (or the site's delay) is the floor.
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 60.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 2.0
+DOWNLOADER_MIDDLEWARES = {
+    # First of all: nothing reaches a private address, robots.txt and redirect targets included.
+    "crawler.middlewares.PrivateAddressMiddleware": 50,
+    # Before RetryMiddleware (550) sees the response: 429/503 with Retry-After wait as long as asked.
+    "crawler.middlewares.RetryAfterMiddleware": 560,
+}
 # No control servers: a tracker has no business opening ports on an analyst's machine.
 TELNETCONSOLE_ENABLED = False
 REMOTE_CONTROL_ENABLED = False
@@ -50,8 +61,19 @@ SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
 # Keep ORB local features of references and crawled media, and check crops, rotations, screenshots and
 # collages with them. Off: global hashes only (no crop resistance; gray-zone candidates stay "needs review").
 SPREADTRACE_LOCAL_FEATURES = True
-# Pages fetched per site per visit, at most; media files do not count.
+# Pages fetched per site per visit, at most (a site's max_pages overrides it); media files and re-checks of
+# pages with sightings do not count.
 SPREADTRACE_MAX_PAGES_PER_VISIT = 500
+# Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
+SPREADTRACE_DISTRIBUTED = False
+# Redis URL for distributed crawling (`spreadtrace crawl --distributed`): workers share one frontier there.
+SPREADTRACE_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Go on with a site's unfinished (killed or timed-out) visit rather than start a new one.
+SPREADTRACE_RESUME = True
+# Longest Retry-After (seconds) waited for on a 429 or 503; a longer one gives the request up as failed.
+SPREADTRACE_RETRY_AFTER_MAX = 300
+# Seconds one scheduled visit may run (`spreadtrace watch`); then it is stopped, and the next run resumes it.
+SPREADTRACE_VISIT_TIME_LIMIT = 3600
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16
 # Consistent ORB keypoints at or over which a candidate is kept as "needs review".

@@ -3,15 +3,26 @@
     [sites.board]
     start_urls = ["https://board.example/b/"]
     allowed_domains = ["board.example", "i.board-cdn.example"]
-    every = "6h"
-    delay = 1.0
+    every = "6h"                      # or: cron = "0 */6 * * *"
+    delay = 1.0                       # seconds between requests
+    concurrency = 2                   # requests at once to each of its hosts
+    follow = ['/b/page/\\d+', '/b/thread/']   # listing, pagination and post pages to follow (regex)
+    deny = ['/b/catalog']
+    media = ["div.post img.full"]     # extra CSS selectors for media, beside the usual places
+    removed_text = ["This thread was pruned"]
+    max_pages = 2000
+    abuse_contact = "abuse@board.example"
+    [sites.board.metadata]            # page fields: CSS or XPath selectors
+    title = "h1.subject::text"
+    uploader = "span.name::text"
+    uploaded = "time::attr(datetime)"
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +33,9 @@ import tomli_w
 from crawler.errors import SiteConfigError, UnknownSite
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_INTERVAL = re.compile(r"^(\d+)\s*([mhdw])$")
-_UNIT_SECONDS = {"m": 60, "h": 3600, "d": 86400, "w": 604800}
+_INTERVAL = re.compile(r"^(\d+)\s*([smhdw])$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+METADATA_FIELDS = ("title", "uploader", "uploaded")
 
 
 def validate_url(url: str, where: str = "URL") -> str:
@@ -40,10 +52,36 @@ def interval_seconds(every: str, where: str = "every") -> int:
     return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
 
 
+def validate_cron(expression: str, where: str = "cron") -> str:
+    from apscheduler.triggers.cron import CronTrigger
+
+    try:
+        CronTrigger.from_crontab(expression, timezone="UTC")
+    except ValueError as exc:
+        raise SiteConfigError(f"{where}: {expression!r} is not a crontab expression (minute hour day month weekday): {exc}") from None
+    return expression
+
+
+def _patterns(values: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
+    compiled = []
+    for value in values:
+        try:
+            compiled.append(re.compile(value, re.IGNORECASE))
+        except re.error as exc:
+            raise SiteConfigError(f"{where}: {value!r} is not a regular expression: {exc}") from None
+    return tuple(compiled)
+
+
 @dataclass(frozen=True, slots=True)
 class Site:
     """A hosting site to visit. ``allowed_domains`` bounds which pages are followed (media may be
-    fetched from any host a page embeds: that is where the copy is)."""
+    fetched from any host a page embeds: that is where the copy is).
+
+    ``every`` or ``cron`` is the revisit schedule (``cron`` wins). ``follow``/``deny`` are regular
+    expressions over page URLs (none: follow every page in the allowed domains). ``removed_text`` are
+    regular expressions that mean "removed" on a page that still answers 200. ``allow_private`` lets the
+    crawler reach loopback and private addresses: only for sites on a private network (or tests).
+    """
 
     name: str
     start_urls: tuple[str, ...]
@@ -51,6 +89,17 @@ class Site:
     every: str = "1d"
     delay: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+    cron: str | None = None
+    concurrency: int | None = None
+    robots: bool = True
+    follow: tuple[str, ...] = ()
+    deny: tuple[str, ...] = ()
+    media: tuple[str, ...] = ()
+    metadata: dict[str, str] = field(default_factory=dict)
+    removed_text: tuple[str, ...] = ()
+    max_pages: int | None = None
+    abuse_contact: str | None = None
+    allow_private: bool = False
 
     def __post_init__(self) -> None:
         where = f"site {self.name!r}"
@@ -61,11 +110,35 @@ class Site:
         for url in self.start_urls:
             validate_url(url, f"{where}: start_urls")
         interval_seconds(self.every, f"{where}: every")
+        if self.cron is not None:
+            validate_cron(self.cron, f"{where}: cron")
         if self.delay is not None and self.delay < 0:
             raise SiteConfigError(f"{where}: delay must be >= 0 seconds")
+        if self.concurrency is not None and self.concurrency < 1:
+            raise SiteConfigError(f"{where}: concurrency must be >= 1")
+        if self.max_pages is not None and self.max_pages < 1:
+            raise SiteConfigError(f"{where}: max_pages must be >= 1")
+        for name, patterns in (("follow", self.follow), ("deny", self.deny), ("removed_text", self.removed_text)):
+            _patterns(patterns, f"{where}: {name}")
+        unknown = set(self.metadata) - set(METADATA_FIELDS)
+        if unknown:
+            raise SiteConfigError(f"{where}: metadata: unknown field {sorted(unknown)[0]!r} (known: {', '.join(METADATA_FIELDS)})")
         if not self.allowed_domains:
             hosts = tuple(dict.fromkeys(urlsplit(url).hostname or "" for url in self.start_urls))
             object.__setattr__(self, "allowed_domains", hosts)
+
+    @property
+    def schedule(self) -> str:
+        return f"cron {self.cron}" if self.cron else f"every {self.every}"
+
+    def follow_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return _patterns(self.follow, "follow")
+
+    def deny_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return _patterns(self.deny, "deny")
+
+    def removed_patterns(self) -> tuple[re.Pattern[str], ...]:
+        return _patterns(self.removed_text, "removed_text")
 
     def as_toml(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -73,28 +146,79 @@ class Site:
             "allowed_domains": list(self.allowed_domains),
             "every": self.every,
         }
-        if self.delay is not None:
-            entry["delay"] = self.delay
+        optional: dict[str, Any] = {
+            "cron": self.cron, "delay": self.delay, "concurrency": self.concurrency, "max_pages": self.max_pages,
+            "abuse_contact": self.abuse_contact, "follow": list(self.follow), "deny": list(self.deny),
+            "media": list(self.media), "removed_text": list(self.removed_text), "metadata": dict(self.metadata),
+        }  # fmt: skip
+        entry.update({key: value for key, value in optional.items() if value not in (None, [], {})})
+        if not self.robots:
+            entry["robots"] = False
+        if self.allow_private:
+            entry["allow_private"] = True
         return {**entry, **self.extra}
 
     @classmethod
-    def from_toml(cls, name: str, entry: dict[str, Any], where: str) -> Site:
-        known = {"start_urls", "allowed_domains", "every", "delay"}
+    def from_toml(cls, name: str, entry: Mapping[str, Any], where: str) -> Site:
+        known = {
+            "start_urls", "allowed_domains", "every", "delay", "cron", "concurrency", "robots", "follow", "deny",
+            "media", "metadata", "removed_text", "max_pages", "abuse_contact", "allow_private",
+        }  # fmt: skip
         try:
             urls = entry["start_urls"]
         except KeyError:
             raise SiteConfigError(f"{where}: [sites.{name}] has no start_urls") from None
-        if isinstance(urls, str):
-            urls = [urls]
-        delay = entry.get("delay")
+        here = f"{where}: [sites.{name}]"
+
+        def strings(key: str) -> tuple[str, ...]:
+            value = entry.get(key, ())
+            value = [value] if isinstance(value, str) else value
+            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+                raise SiteConfigError(f"{here} {key}: expected a string or a list of strings")
+            return tuple(value)
+
+        def number(key: str, kind: type[int] | type[float]) -> Any:
+            value = entry.get(key)
+            if value is None:
+                return None
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise SiteConfigError(f"{here} {key}: expected a number, not {value!r}")
+            return kind(value)
+
+        def flag(key: str, default: bool) -> bool:
+            value = entry.get(key, default)
+            if not isinstance(value, bool):
+                raise SiteConfigError(f"{here} {key}: expected true or false, not {value!r}")
+            return value
+
+        metadata = entry.get("metadata", {})
+        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+            raise SiteConfigError(f"{here} metadata: expected a table of field = \"selector\"")
+        contact = entry.get("abuse_contact")
+        cron = entry.get("cron")
         return cls(
             name=name,
-            start_urls=tuple(urls),
-            allowed_domains=tuple(entry.get("allowed_domains", ())),
+            start_urls=strings("start_urls") if urls else (),
+            allowed_domains=strings("allowed_domains"),
             every=str(entry.get("every", "1d")),
-            delay=None if delay is None else float(delay),
+            delay=number("delay", float),
             extra={k: v for k, v in entry.items() if k not in known},
+            cron=None if cron is None else str(cron),
+            concurrency=number("concurrency", int),
+            robots=flag("robots", True),
+            follow=strings("follow"),
+            deny=strings("deny"),
+            media=strings("media"),
+            metadata=dict(metadata),
+            removed_text=strings("removed_text"),
+            max_pages=number("max_pages", int),
+            abuse_contact=None if contact is None else str(contact),
+            allow_private=flag("allow_private", False),
         )
+
+    def known_site_of(self, url: str) -> bool:
+        host = (urlsplit(url).hostname or "").lower()
+        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
 
 class SiteRegistry:
@@ -146,3 +270,10 @@ class SiteRegistry:
         if site.name in self._sites and not replace:
             raise SiteConfigError(f"site {site.name!r} already exists in {self.path} (use --replace to change it)")
         self._sites[site.name] = site
+
+    def site_of(self, url: str) -> str | None:
+        """The registered site whose domains hold ``url``: a link to it is a link to a known host."""
+        for site in self:
+            if site.known_site_of(url):
+                return site.name
+        return None

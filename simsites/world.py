@@ -8,6 +8,11 @@
 `planted` is the ground truth: every media URL that shows a case image, with its claimed upload time.
 Everything else is unrelated or broken (truncated, empty, a decompression bomb, HTML served as an image,
 a dead link), and must produce no sighting.
+
+The world also changes between visits, as hosting sites do: `take_down` removes a copy in one of the ways
+sites remove things, `restore` puts it back (a re-upload at the same place), `upload` adds a new thread
+with a new copy, and `add_trouble` adds the pages that test a crawler's manners (429 with Retry-After,
+slow and broken pages, redirect loops, a huge file, a page robots.txt forbids).
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from PIL import Image
 
 from simsites.corpus import REFERENCE_NAMES, TRANSFORMS, distractors, encode, generated_image, sample_image
-from simsites.server import Resource, SiteServer
+from simsites.server import Resource, SiteServer, redirect
 from simsites.videos import camera_move, video_bytes
 
 _PLACEHOLDER = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
@@ -64,6 +69,7 @@ class SimulatedWorld:
         self.sites = {site.name: site for site in (self.board, self.tube, self.forum)}
         self.planted: list[Plant] = []
         self.broken: list[str] = []
+        self._saved: dict[str, tuple[Resource, Resource]] = {}
         self._originals = {name: sample_image(name) for name in REFERENCE_NAMES}
         self._distractors = iter(list(distractors(distractor_count)))
         for site in self.sites.values():
@@ -217,6 +223,82 @@ class SimulatedWorld:
             site.resources[page] = _html(f"Topic {topic}", _board_posts(site, posts) + links)
         index = "".join(f'<a href="/forum/topic/{t}">Topic {t}</a>' for t in range(1, topics + 1))
         site.resources["/forum/"] = _html("Forum", index)
+
+
+    # -- change over (simulated) time -----------------------------------------------------------------
+
+    def take_down(self, plant: Plant, how: str) -> None:
+        """Remove ``plant`` the way a site does. ``how``: "404", "410", "home" (redirect to the front page),
+        "login" (redirect to a sign-in page), "notice" (200 page saying it was removed), "gone" (page up,
+        media taken off it), "file" (page unchanged, the file answers 404)."""
+        site = self.sites[plant.site]
+        page, media = _path(plant.page_url), _path(plant.media_url)
+        self._saved.setdefault(plant.page_url, (site.resources[page], site.resources[media]))
+        original = site.resources[page]
+        if how in ("404", "410"):
+            site.resources[page] = Resource(b"<h1>gone</h1>", status=int(how))
+        elif how == "home":
+            site.resources[page] = redirect("/")
+            site.resources.setdefault("/", _html(site.name, "<p>Welcome</p>"))
+        elif how == "login":
+            site.resources[page] = redirect("/login?next=" + page)
+            site.resources["/login"] = _html("Sign in", "<form><input name=user></form>")
+        elif how == "notice":
+            site.resources[page] = _html("Removed", "<p>This content has been removed following a complaint.</p>")
+        elif how == "gone":
+            site.resources[page] = Resource(original.body.replace(media.encode(), b"/static/removed.png"))
+        elif how == "file":
+            del site.resources[media]
+        else:
+            raise ValueError(f"unknown takedown {how!r}")
+
+    def restore(self, plant: Plant) -> None:
+        """Put a taken-down copy back where it was: a re-upload at the same page and file."""
+        page_resource, media_resource = self._saved.pop(plant.page_url)
+        site = self.sites[plant.site]
+        site.resources[_path(plant.page_url)] = page_resource
+        site.resources[_path(plant.media_url)] = media_resource
+
+    def upload(self, reference: str, transform: str, when: datetime) -> Plant:
+        """A new board thread carrying a new copy, linked from the first listing page."""
+        site = self.board
+        number = len([p for p in site.resources if p.startswith("/b/thread/")]) + 1
+        page = f"/b/thread/{number}"
+        posts = [_Post(self._plant(site, page, reference, transform, when), when, "new upload")]
+        site.resources[page] = _html(f"Thread #{number}", _board_posts(site, posts))
+        listing = site.resources["/b/page/1"]
+        link = f'<li><a href="{page}">Thread #{number}</a></li>'.encode()
+        updated = Resource(listing.body.replace(b"<ul>", b"<ul>" + link, 1))
+        site.resources["/b/page/1"] = site.resources["/b/"] = updated
+        return self.planted[-1]
+
+    def add_trouble(self, huge_bytes: int = 300 * 1024 * 1024) -> dict[str, str]:
+        """Misbehaving pages on the forum, linked from its index; returns their URLs by name."""
+        site = self.forum
+        when = _EPOCH
+        limited = f"/forum/topic/limited"
+        paths = {
+            "limited": limited, "slow": "/forum/topic/slow", "broken": "/forum/topic/broken",
+            "loop": "/forum/loop/a", "huge": "/forum/topic/huge", "forbidden": "/admin/secret",
+        }  # fmt: skip
+        posts = [_Post(self._plant(site, limited, "rocket", "reencoded", when), when, "behind a rate limit")]
+        site.resources[limited] = Resource(_html("Limited", _board_posts(site, posts)).body, rate_limited=1, retry_after=2)
+        site.resources[paths["slow"]] = Resource(_html("Slow", "<p>slow</p>").body, delay=1.5)
+        site.resources[paths["broken"]] = Resource(_html("Broken", "<p>" + "x" * 4000 + "</p>").body, drop=True)
+        site.resources["/forum/loop/a"] = redirect("/forum/loop/b")
+        site.resources["/forum/loop/b"] = redirect("/forum/loop/a")
+        site.resources["/media/huge.jpg"] = Resource(b"", "image/jpeg", size=huge_bytes)
+        site.resources[paths["huge"]] = _html("Huge", '<img src="/media/huge.jpg">')
+        secret = [_Post(self._unrelated(site), when, "admin only")]
+        site.resources[paths["forbidden"]] = _html("Admin", _board_posts(site, secret))
+        index = site.resources["/forum/"]
+        links = "".join(f'<a href="{path}">{name}</a>' for name, path in paths.items()).encode()
+        site.resources["/forum/"] = Resource(index.body.replace(b"</body>", links + b"</body>"))
+        return {name: site.url(path) for name, path in paths.items()}
+
+
+def _path(url: str) -> str:
+    return "/" + url.split("/", 3)[3]
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from spreadtrace.commands.demo import demo, demo_home
 from spreadtrace.commands.report import report
 from spreadtrace.commands.scan import scan
 from spreadtrace.commands.site import site
+from spreadtrace.commands.watch import watch
 from spreadtrace.errors import ReturnCode, return_code_for
 
 
@@ -50,7 +51,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.close)
 
 
-for command in (case, site, crawl, scan, report, demo):
+for command in (case, site, crawl, watch, scan, report, demo):
     cli.add_command(command)
 
 

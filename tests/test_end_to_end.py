@@ -31,7 +31,7 @@ def spreadtrace(home: Path, *args: str, env: dict[str, str] | None = None) -> su
 def register_sites(home: Path, world: SimulatedWorld) -> None:
     for name, server in world.sites.items():
         added = spreadtrace(home, "site", "add", name, server.url(STARTS[name]), "--allow-domain", server.host,
-                            "--delay", "0")  # fmt: skip
+                            "--delay", "0", "--allow-private")  # fmt: skip
         assert added.returncode == 0, added.stderr
 
 

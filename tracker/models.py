@@ -52,6 +52,9 @@ class Observation:
 
     ``sha256`` is set when bytes arrived; ``error`` says why not, or why they could not be hashed.
     ``claimed_at`` is the upload time the page itself states, with where it was read from.
+    ``page_state`` is what the page said of the media on this visit: "shown", "gone" (the page is up but no
+    longer shows it) or "removed" (the page itself is gone); ``note`` says how that was decided.
+    An observation belongs to one visit, once: a resumed visit never records the same pair twice.
     """
 
     observed_at: str
@@ -66,6 +69,9 @@ class Observation:
     claimed_at: str | None = None
     claimed_source: str | None = None
     id: int | None = None
+    visit_id: str | None = None
+    page_state: str | None = None
+    note: str | None = None
 
     @property
     def host(self) -> str:
@@ -117,3 +123,74 @@ class AuditEvent:
     case_id: str | None
     detail: dict[str, object]
     id: int | None = None
+
+
+# A sighting's status; "reappeared" is online again after "removed" or "changed".
+ONLINE, REMOVED, CHANGED, REAPPEARED = "online", "removed", "changed", "reappeared"
+STILL_ONLINE = (ONLINE, REAPPEARED)
+
+
+@dataclass(frozen=True, slots=True)
+class StatusEvent:
+    """A change of a sighting's status, and the observation that showed it."""
+
+    sighting_id: int
+    at: str
+    status: str
+    reason: str | None
+    observation_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """One visit of a site: the pages it claimed, and how it ended (``finished_at`` None: unfinished)."""
+
+    id: str
+    site: str
+    started_at: str
+    finished_at: str | None = None
+    outcome: str | None = None
+    pages: int = 0
+    detail: dict[str, object] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class PageVisit:
+    """A page as one visit found it. ``outcome`` is "online", "removed" or "failed"; ``metadata`` maps a
+    field (title, uploader, uploaded) to its value and where it was read from."""
+
+    visit_id: str
+    url: str
+    role: str
+    state: str
+    http_status: int | None = None
+    final_url: str | None = None
+    outcome: str | None = None
+    reason: str | None = None
+    metadata: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A page linking to another page: how a forum post pointed to a tube-site copy."""
+
+    from_url: str
+    to_url: str
+    from_host: str
+    to_host: str
+    to_site: str | None
+    first_seen: str
+    last_seen: str
+
+
+@dataclass(frozen=True, slots=True)
+class Validators:
+    """What a URL last answered, for a conditional request next visit (RFC 9110 section 13)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    sha256: str | None
+    http_status: int | None
+    content_type: str | None
+    checked_at: str

@@ -7,16 +7,21 @@ matcher never learns about cases.
 from __future__ import annotations
 
 import logging
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher import Matcher, MatchDecision, MatchPolicy, MediaHashes
 from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
-from tracker.models import AuditEvent, Observation, Reference, Sighting
+from tracker.models import CHANGED, ONLINE, REMOVED, AuditEvent, Observation, Reference, Sighting, StatusEvent
 from tracker.store import Store
 
 logger = logging.getLogger(__name__)
+
+# Decisions kept per SHA-256: a revisit re-observes the same bytes on every page, and matching a long
+# video's frames again each time would cost more than the crawl.
+_DECISION_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +39,7 @@ class Tracker:
         references = store.references()
         self._case_of = {ref.id: ref.case_id for ref in references}
         self.matcher = Matcher(policy, ((ref.id, ref.signals) for ref in references))
+        self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
 
     # -- media met by a crawl ---------------------------------------------------------------------
 
@@ -50,14 +56,51 @@ class Tracker:
         self.store.put_unhashable(sha256, size, reason)
 
     def observe(self, observation: Observation) -> list[Sighting]:
-        """Append the observation; return the sightings it creates or extends."""
+        """Append the observation; return the sightings it creates or extends.
+
+        Sightings already known at this page and media URL move to the status the observation shows:
+        removed, changed, or online again ("reappeared"). An observation that shows nothing (a failed
+        fetch, a cached answer) changes no status: a removed copy never looks online on a failed check.
+        """
         stored = self.store.append_observation(observation)
-        if stored.sha256 is None or stored.error is not None:
+        decisions = self._match(stored)
+        shown = stored.page_state in (None, "shown")
+        sightings = self._record_sightings(stored, decisions) if decisions and shown else []
+        self._update_statuses(stored, {d.reference_id for d in decisions})
+        return sightings
+
+    def status_events(self, observation: Observation) -> list[StatusEvent]:
+        """The status changes ``observation`` caused (for the crawl's log and counters)."""
+        return [
+            event
+            for sighting in self.store.sightings_at(observation.page_url, observation.media_url)
+            for event in self.store.status_history(sighting.id)
+            if event.observation_id == observation.id and observation.id is not None
+        ]
+
+    def _match(self, observation: Observation) -> list[MatchDecision]:
+        if observation.sha256 is None or observation.error is not None:
             return []
-        signals = self.store.media_signals(stored.sha256)
-        if not isinstance(signals, tuple):
-            return []
-        return self._record_sightings(stored, self.matcher.match(signals))
+        cached = self._decisions.get(observation.sha256)
+        if cached is not None:
+            self._decisions.move_to_end(observation.sha256)
+            return cached
+        signals = self.store.media_signals(observation.sha256)
+        decisions = self.matcher.match(signals) if isinstance(signals, tuple) else []
+        self._decisions[observation.sha256] = decisions
+        if len(self._decisions) > _DECISION_CACHE_SIZE:
+            self._decisions.popitem(last=False)
+        return decisions
+
+    def _update_statuses(self, observation: Observation, matched: set[int]) -> None:
+        for sighting in self.store.sightings_at(observation.page_url, observation.media_url):
+            judged = judge_status(observation, sighting.reference_id in matched)
+            if judged is None:
+                continue
+            status, reason = judged
+            event = self.store.set_status(sighting.id, status, observation.observed_at, reason, observation.id)
+            if event is not None:
+                logger.info("sighting %d is %s: %s (%s)", sighting.id, event.status, sighting.page_url, reason)
 
     # -- references -------------------------------------------------------------------------------
 
@@ -75,6 +118,7 @@ class Tracker:
 
     def _watch(self, reference: Reference) -> None:
         """Match media against a newly stored reference from now on."""
+        self._decisions.clear()
         self._case_of[reference.id] = reference.case_id
         self.matcher.add_reference(reference.id, reference.signals)
 
@@ -170,3 +214,17 @@ def _evidence(decision: MatchDecision) -> tuple[dict[str, object], ...]:
     # Where in the copy, and where in the reference: what an analyst checks first in a video match.
     stretches: dict[str, object] = {"kind": "segments", "segments": [s.as_dict() for s in decision.segments], "coverage": decision.coverage}
     return (*signals, stretches)
+
+
+def judge_status(observation: Observation, matches: bool) -> tuple[str, str] | None:
+    """The status an observation shows for a sighting at its page and media URL, with why; None when it
+    shows nothing either way (the page or the file could not be fetched)."""
+    if observation.page_state in ("removed", "gone"):
+        return REMOVED, observation.note or f"page {observation.page_state}"
+    if observation.http_status in (404, 410):
+        return REMOVED, f"media HTTP {observation.http_status}"
+    if observation.sha256 is None:
+        return None  # no bytes: a failure is not evidence of removal, nor of presence
+    if matches:
+        return ONLINE, observation.note or "media matches"
+    return CHANGED, observation.error or "the media URL serves other content"

@@ -1,26 +1,30 @@
 """Hash each media file's original bytes once per SHA-256 and hand every observation to the tracker.
 
-Records are made on one worker thread, in the order items arrive: the reactor never waits for a hash,
-and a page that reuses an earlier download is recorded only after that download's bytes are hashed.
+Records are made on one worker thread, in the order items arrive: the reactor never waits for a hash.
+An item that only refers to bytes another page's item carries (the same file on two pages) waits, on that
+thread, until those bytes are hashed. A page's own item comes after its media's, so the visit journal
+marks a page done only when everything it showed is recorded.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.python.threadpool import ThreadPool
 
 from crawler.config import hashing_options, match_policy
-from crawler.items import MediaItem
+from crawler.items import MediaItem, PageItem
+from crawler.record_store import close_crawl_store, crawl_store
 from matcher import MediaHashes, UnhashableContent, hash_file, hash_media
-from tracker import Observation, Store, Tracker, open_store
+from tracker import Observation, Store, Tracker
 from tracker.clock import utc_now
+from tracker.models import PageVisit, Validators
 
 logger = logging.getLogger(__name__)
 
@@ -32,83 +36,113 @@ class RecordPipeline:
         self.tracker = tracker
         self.hashing = hashing_options(crawler.settings)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
+        self._waiting: dict[str, list[MediaItem]] = {}  # SHA-256 -> items whose bytes another item carries
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        settings = crawler.settings
-        uri = settings.get("SPREADTRACE_STORE_URI")
-        if not uri:
-            raise NotConfigured("SPREADTRACE_STORE_URI is empty")
-        store = open_store(uri)
-        return cls(crawler, store, Tracker(store, match_policy(settings)))
+        store = crawl_store(crawler)
+        return cls(crawler, store, Tracker(store, match_policy(crawler.settings)))
 
     def open_spider(self, spider: Any = None) -> None:
         self._pool.start()
 
     def close_spider(self, spider: Any = None) -> None:
         self._pool.stop()  # waits for queued records: nothing observed is dropped at shutdown
-        self.store.close()
+        for items in self._waiting.values():  # bytes that never arrived: observed, but unchecked
+            for item in items:
+                item.sha256, item.error = None, "the file's bytes were not kept this visit"
+                self._observe(item, None)
+        self._waiting.clear()
+        close_crawl_store(self.crawler)
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
-        if not isinstance(item, MediaItem):
+        work: Callable[[Any], Any]
+        if isinstance(item, MediaItem):
+            work = self._record
+        elif isinstance(item, PageItem):
+            work = self._finish_page
+        else:
             return item
-        recorded = threads.deferToThreadPool(reactor, self._pool, self._record, item)
+        recorded = threads.deferToThreadPool(reactor, self._pool, work, item)
         return await maybe_deferred_to_future(recorded)
 
+    # -- on the record thread ------------------------------------------------------------------------
+
     def _record(self, item: MediaItem) -> MediaItem:
+        payload: bytes | Path | None = item.spool_path if item.spool_path is not None else item.body
+        item.body, item.spool_path = None, None  # the original bytes are not kept: hashes only
+        if item.sha256 is not None and item.error is None:
+            if payload is not None:
+                error = self._hash_once(item.sha256, payload, item.media_url)
+            else:
+                state = self.tracker.media_state(item.sha256)
+                if not state.known:
+                    self._waiting.setdefault(item.sha256, []).append(item)
+                    return item
+                error = state.error
+            self._observe(item, error)
+            for waiting in self._waiting.pop(item.sha256, []):
+                self._observe(waiting, error)
+        else:
+            self._observe(item, item.error)
+        return item
+
+    def _observe(self, item: MediaItem, error: str | None) -> None:
         stats = self.crawler.stats
         assert stats is not None
-        error = item.error
-        if item.spool_path is not None and item.sha256 is not None:
-            try:
-                error = self._hash_once(item.sha256, item.spool_path, item.media_url)
-            finally:
-                item.spool_path.unlink(missing_ok=True)  # hashes only: the video itself is not kept
-                item.spool_path = None
-        elif item.body is not None and item.sha256 is not None:
-            error = self._hash_once(item.sha256, item.body, item.media_url)
-            item.body = None  # the original bytes are not kept: hashes only
-        elif item.sha256 is not None:
-            error = self.tracker.media_state(item.sha256).error
         observed_at = utc_now()
+        if item.http_status == 200 and item.sha256 is not None:
+            self.store.put_validators(Validators(item.media_url, item.etag, item.last_modified, item.sha256, 200,
+                                                 item.content_type, observed_at))  # fmt: skip
         for page in item.pages:
+            note = page.note
+            if page.state in ("removed", "gone") and item.sha256 is not None:
+                note = f"{note}; the file itself is still served at its URL"
             sightings = self.tracker.observe(
                 Observation(
-                    observed_at=observed_at,
-                    media_url=item.media_url,
-                    page_url=page.page_url,
-                    site=item.site,
-                    http_status=item.http_status,
-                    sha256=item.sha256,
-                    content_type=item.content_type,
-                    error=error,
-                    claimed_at=page.claimed_at,
-                    claimed_source=page.claimed_source,
+                    observed_at=observed_at, media_url=item.media_url, page_url=page.page_url, site=item.site,
+                    http_status=item.http_status, sha256=item.sha256, content_type=item.content_type,
+                    size=item.size, error=error, claimed_at=page.claimed_at, claimed_source=page.claimed_source,
+                    visit_id=item.visit_id, page_state=page.state, note=note,
                 )
-            )
+            )  # fmt: skip
             stats.inc_value("spreadtrace/observation/count")
             if sightings:
                 item.sightings += len(sightings)
                 stats.inc_value("spreadtrace/match/count", len(sightings))
                 logger.info("match: %s on %s", item.media_url, page.page_url, extra={"site": item.site})
+
+    def _finish_page(self, item: PageItem) -> PageItem:
+        stats = self.crawler.stats
+        assert stats is not None
+        self.store.record_links(item.url, item.links, utc_now())
+        self.store.finish_page(
+            PageVisit(item.visit_id, item.url, item.role, "done", item.http_status, item.final_url, item.outcome,
+                      item.reason, item.metadata)  # fmt: skip
+        )
+        stats.inc_value(f"spreadtrace/page/{item.outcome}")
         return item
 
     def _hash_once(self, sha256: str, body: bytes | Path, media_url: str) -> str | None:
         """Hash unseen bytes (in memory, or a video spooled to disk); return why they cannot be hashed, or None."""
         stats = self.crawler.stats
         assert stats is not None
-        state = self.tracker.media_state(sha256)
-        if state.known:
-            stats.inc_value("spreadtrace/media/already_hashed")
-            return state.error
         try:
-            hashes = self._hash(body)
-        except UnhashableContent as exc:
-            logger.warning("skipped %s: %s", media_url, exc)
-            stats.inc_value("spreadtrace/media/unhashable")
-            size = body.stat().st_size if isinstance(body, Path) else len(body)
-            self.tracker.record_unhashable(sha256, size, str(exc))
-            return str(exc)
+            state = self.tracker.media_state(sha256)
+            if state.known:
+                stats.inc_value("spreadtrace/media/already_hashed")
+                return state.error
+            try:
+                hashes = self._hash(body)
+            except UnhashableContent as exc:
+                logger.warning("skipped %s: %s", media_url, exc)
+                stats.inc_value("spreadtrace/media/unhashable")
+                size = body.stat().st_size if isinstance(body, Path) else len(body)
+                self.tracker.record_unhashable(sha256, size, str(exc))
+                return str(exc)
+        finally:
+            if isinstance(body, Path):
+                body.unlink(missing_ok=True)  # hashes only: the video itself is not kept
         self.tracker.record_media(hashes)
         stats.inc_value("spreadtrace/media/hashed")
         if hashes.kind == "video":

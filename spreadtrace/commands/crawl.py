@@ -3,44 +3,71 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 
 import click
 from rich.table import Table
 
 from crawler.runner import VisitSummary, run_visits
+from crawler.scheduler import exclusive, site_lock
 from crawler.sites import Site
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
 
 
-def visit(app: App, sites: Sequence[Site], progress: bool) -> list[VisitSummary]:
+def visit(
+    app: App, sites: Sequence[Site], progress: bool, *, distributed: bool = False, resume: bool = True,
+    time_limit: float | None = None,
+) -> list[VisitSummary]:  # fmt: skip
     """Run the visits in this process (a Twisted reactor runs once per process)."""
     settings = app.settings.copy()
     settings.set("SPREADTRACE_PROGRESS", progress, priority="cmdline")
-    app.close()  # the crawl's pipeline opens the store itself; writes go through its writer thread
-    return run_visits(settings, sites, app.err)
+    if distributed:
+        settings.set("SPREADTRACE_DISTRIBUTED", True, priority="cmdline")
+    if not resume:
+        settings.set("SPREADTRACE_RESUME", False, priority="cmdline")
+    if time_limit is not None:  # Scrapy stops the visit cleanly; the next run resumes it
+        settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
+    with ExitStack() as locks:
+        if not distributed:  # one visit of a site at a time, whoever started it (watch, or by hand)
+            for site in sites:
+                locks.enter_context(exclusive(site_lock(app.home, site.name), f"a visit of site {site.name!r}"))
+        app.close()  # the crawl's pipeline opens the store itself; writes go through its writer thread
+        return run_visits(settings, sites, app.err)
 
 
 def print_summaries(app: App, summaries: Sequence[VisitSummary]) -> None:
-    table = Table("site", "pages", "media", "hashed", "unhashable", "sightings", "finished")
+    table = Table("site", "pages", "removed", "failed", "media", "hashed", "unhashable", "sightings", "visit")
     for s in summaries:
-        table.add_row(s.site, str(s.pages), str(s.media), str(s.hashed), str(s.unhashable), str(s.sightings),
-                      s.finish_reason)  # fmt: skip
+        ended = s.finish_reason if s.finished or s.finish_reason != "finished" else "finished (others still working)"
+        table.add_row(s.site, str(s.pages), str(s.removed_pages), str(s.failed_pages), str(s.media), str(s.hashed),
+                      str(s.unhashable), str(s.sightings), ended if s.finished else f"{ended}; resumes next run")  # fmt: skip
     app.out.print(table)
 
 
 @click.command()
 @click.option("--site", "names", multiple=True, help="Visit only this site (repeatable).")
 @click.option("--progress/--no-progress", default=None, help="Live progress display (default: on a terminal).")
+@click.option("--distributed", is_flag=True,
+              help="Share the visit with other workers through Redis (SPREADTRACE_REDIS_URL).")
+@click.option("--fresh", is_flag=True, help="Start a new visit even if the last one was cut short.")
+@click.option("--time-limit", type=float, default=None, metavar="SECONDS",
+              help="Stop the visit after this long; the next run resumes it.")
 @click.pass_obj
-def crawl(app: App, names: tuple[str, ...], progress: bool | None) -> None:
-    """Visit registered sites once: find media, hash it, record sightings."""
+def crawl(
+    app: App, names: tuple[str, ...], progress: bool | None, distributed: bool, fresh: bool, time_limit: float | None
+) -> None:  # fmt: skip
+    """Visit registered sites once: find media, hash it, record sightings, re-check known copies.
+
+    A visit cut short (killed, or over its time limit) is resumed by the next run: pages already done are
+    not fetched again, and nothing is recorded twice."""
     registry = app.sites()
     sites = [registry.get(name) for name in names] if names else list(registry)
     if not sites:
         raise UserError(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)")
-    summaries = visit(app, sites, app.err.is_terminal if progress is None else progress)
+    summaries = visit(app, sites, app.err.is_terminal if progress is None else progress, distributed=distributed,
+                      resume=not fresh, time_limit=time_limit)  # fmt: skip
     print_summaries(app, summaries)
-    if all(s.pages == 0 for s in summaries):
+    if all(s.pages == 0 for s in summaries) and not distributed:
         app.err.print("error: no page could be fetched from any site", markup=False)
         raise click.exceptions.Exit(ReturnCode.FAILED)

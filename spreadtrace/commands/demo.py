@@ -37,7 +37,9 @@ def demo(app: App, progress: bool | None) -> None:
         registry = app.sites()
         starts = {"board": "/b/", "tube": "/videos/1", "forum": "/forum/"}
         for name, server in world.sites.items():
-            registry.add(Site(name, (server.url(starts[name]),), (server.host,), "6h", delay=0.0), replace=True)
+            registry.add(
+                Site(name, (server.url(starts[name]),), (server.host,), "6h", delay=0.0, allow_private=True), replace=True
+            )  # the simulated sites live on loopback
         registry.save()
         app.out.print(f"sites: {', '.join(s.name + ' ' + s.start_urls[0] for s in registry)}", markup=False)
         summaries = visit(app, list(registry), app.err.is_terminal if progress is None else progress)

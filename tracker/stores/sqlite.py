@@ -11,6 +11,7 @@ import json
 import queue
 import sqlite3
 import threading
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from pathlib import Path
@@ -19,7 +20,23 @@ from typing import Any, TypeVar
 from matcher import MediaHashes, Signal
 from tracker.clock import utc_now
 from tracker.errors import StoreSchemaTooNew, StoreUnavailable, UnknownCase
-from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, validate_case_id
+from tracker.models import (
+    ONLINE,
+    REAPPEARED,
+    STILL_ONLINE,
+    AuditEvent,
+    Case,
+    Link,
+    Observation,
+    PageVisit,
+    Reference,
+    Sighting,
+    StatusEvent,
+    Validators,
+    Visit,
+    host_of,
+    validate_case_id,
+)
 from tracker.stores.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 T = TypeVar("T")
@@ -218,18 +235,24 @@ class SQLiteStore:
     def append_observation(self, observation: Observation) -> Observation:
         o = observation
 
-        def insert(conn: sqlite3.Connection) -> int:
+        def insert(conn: sqlite3.Connection) -> Observation:
             cursor = conn.execute(
-                "INSERT INTO observations (observed_at, site, page_url, media_url, host, http_status, sha256,"
-                " content_type, size, error, claimed_at, claimed_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO observations (observed_at, site, page_url, media_url, host, http_status, sha256,"
+                " content_type, size, error, claimed_at, claimed_source, visit_id, page_state, note)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (o.observed_at, o.site, o.page_url, o.media_url, o.host, o.http_status, o.sha256, o.content_type,
-                 o.size, o.error, o.claimed_at, o.claimed_source),
+                 o.size, o.error, o.claimed_at, o.claimed_source, o.visit_id, o.page_state, o.note),
             )  # fmt: skip
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
+            if cursor.rowcount:
+                assert cursor.lastrowid is not None
+                return Observation(**{**_fields(o), "id": cursor.lastrowid})
+            row = conn.execute(  # this visit observed the pair already (a resumed visit re-fetching a page)
+                "SELECT * FROM observations WHERE visit_id = ? AND page_url = ? AND media_url = ?",
+                (o.visit_id, o.page_url, o.media_url),
+            ).fetchone()
+            return _observation(row)
 
-        row_id = self._write(insert)
-        return Observation(**{**_fields(o), "id": row_id})
+        return self._write(insert)
 
     def observations_of(self, sha256: str) -> list[Observation]:
         rows = self._read().execute("SELECT * FROM observations WHERE sha256 = ? ORDER BY id", (sha256,))
@@ -244,16 +267,19 @@ class SQLiteStore:
         s = sighting
 
         def upsert(conn: sqlite3.Connection) -> Sighting:
+            existed = conn.execute(
+                "SELECT 1 FROM sightings WHERE reference_id = ? AND page_url = ? AND media_url = ?",
+                (s.reference_id, s.page_url, s.media_url),
+            ).fetchone()
             conn.execute(
                 "INSERT INTO sightings (case_id, reference_id, media_url, page_url, host, site, sha256, first_seen,"
-                " last_seen, status, distance, decided_by, signals, claimed_at, claimed_source, verdict, confidence)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " last_seen, status, distance, decided_by, signals, claimed_at, claimed_source, verdict, confidence, status_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (reference_id, page_url, media_url) DO UPDATE SET"
                 "  verdict = CASE WHEN verdict = 'match' OR excluded.verdict = 'match' THEN 'match' ELSE verdict END,"
                 "  confidence = max(coalesce(confidence, 0), coalesce(excluded.confidence, 0)),"
                 "  first_seen = min(first_seen, excluded.first_seen),"
                 "  last_seen = max(last_seen, excluded.last_seen),"
-                "  status = CASE WHEN excluded.last_seen >= last_seen THEN excluded.status ELSE status END,"
                 "  sha256 = CASE WHEN excluded.last_seen >= last_seen THEN excluded.sha256 ELSE sha256 END,"
                 "  claimed_source = CASE WHEN claimed_at IS NULL OR excluded.claimed_at < claimed_at"
                 "   THEN coalesce(excluded.claimed_source, claimed_source) ELSE claimed_source END,"
@@ -261,12 +287,17 @@ class SQLiteStore:
                 "   THEN coalesce(excluded.claimed_at, claimed_at) ELSE claimed_at END",
                 (s.case_id, s.reference_id, s.media_url, s.page_url, s.host, s.site, s.sha256, s.first_seen,
                  s.last_seen, s.status, s.distance, s.decided_by, json.dumps(list(s.signals)), s.claimed_at,
-                 s.claimed_source, s.verdict, s.confidence),
+                 s.claimed_source, s.verdict, s.confidence, s.first_seen),
             )  # fmt: skip
             row = conn.execute(
                 "SELECT * FROM sightings WHERE reference_id = ? AND page_url = ? AND media_url = ?",
                 (s.reference_id, s.page_url, s.media_url),
             ).fetchone()
+            if not existed:
+                conn.execute(
+                    "INSERT INTO sighting_events (sighting_id, at, status, reason) VALUES (?, ?, ?, 'first seen')",
+                    (row["id"], s.first_seen, s.status),
+                )
             return _sighting(row)
 
         return self._write(upsert)
@@ -276,6 +307,178 @@ class SQLiteStore:
         rows = self._read().execute("SELECT * FROM sightings WHERE case_id = ? ORDER BY id", (case_id,))
         return [_sighting(r) for r in rows]
 
+    def sightings_at(self, page_url: str, media_url: str) -> list[Sighting]:
+        rows = self._read().execute(
+            "SELECT * FROM sightings WHERE page_url = ? AND media_url = ? ORDER BY id", (page_url, media_url)
+        )
+        return [_sighting(r) for r in rows]
+
+    def sightings_of_site(self, site: str) -> list[Sighting]:
+        rows = self._read().execute("SELECT * FROM sightings WHERE site = ? ORDER BY id", (site,))
+        return [_sighting(r) for r in rows]
+
+    def set_status(
+        self, sighting_id: int, status: str, at: str, reason: str | None, observation_id: int | None
+    ) -> StatusEvent | None:
+        def update(conn: sqlite3.Connection) -> StatusEvent | None:
+            row = conn.execute(
+                "SELECT status, coalesce(status_at, first_seen) AS status_at FROM sightings WHERE id = ?", (sighting_id,)
+            ).fetchone()
+            if row is None or at < row["status_at"]:
+                return None  # a later observation decided already (workers finish out of order)
+            new = status
+            if status == ONLINE and row["status"] not in STILL_ONLINE:
+                new = REAPPEARED
+            elif status == ONLINE:
+                new = row["status"]
+            if new == row["status"]:
+                return None
+            conn.execute("UPDATE sightings SET status = ?, status_at = ? WHERE id = ?", (new, at, sighting_id))
+            conn.execute(
+                "INSERT INTO sighting_events (sighting_id, at, status, reason, observation_id) VALUES (?, ?, ?, ?, ?)",
+                (sighting_id, at, new, reason, observation_id),
+            )
+            return StatusEvent(sighting_id, at, new, reason, observation_id)
+
+        return self._write(update)
+
+    def status_history(self, sighting_id: int) -> list[StatusEvent]:
+        rows = self._read().execute(
+            "SELECT * FROM sighting_events WHERE sighting_id = ? ORDER BY at, id", (sighting_id,)
+        )
+        return [StatusEvent(r["sighting_id"], r["at"], r["status"], r["reason"], r["observation_id"]) for r in rows]
+
+    # -- visits -----------------------------------------------------------------------------------
+
+    def begin_visit(self, site: str, visit_id: str | None = None, *, resume: bool = True) -> Visit:
+        def begin(conn: sqlite3.Connection) -> str:
+            if visit_id is not None:
+                conn.execute(
+                    "INSERT OR IGNORE INTO visits (id, site, started_at) VALUES (?, ?, ?)", (visit_id, site, utc_now())
+                )
+                return visit_id
+            if resume:
+                row = conn.execute(
+                    "SELECT id FROM visits WHERE site = ? AND finished_at IS NULL ORDER BY started_at DESC LIMIT 1",
+                    (site,),
+                ).fetchone()
+                if row is not None:
+                    return str(row["id"])
+            new_id = f"{site}-{uuid.uuid4().hex[:12]}"
+            conn.execute("INSERT INTO visits (id, site, started_at) VALUES (?, ?, ?)", (new_id, site, utc_now()))
+            return new_id
+
+        chosen = self._write(begin)
+        return self._visit(chosen)
+
+    def _visit(self, visit_id: str) -> Visit:
+        row = self._read().execute("SELECT * FROM visits WHERE id = ?", (visit_id,)).fetchone()
+        return _visit_row(row)
+
+    def finish_visit(self, visit_id: str, outcome: str, detail: dict[str, object]) -> None:
+        self._write(
+            lambda conn: conn.execute(
+                "UPDATE visits SET finished_at = ?, outcome = ?, detail = ? WHERE id = ?",
+                (utc_now(), outcome, json.dumps(detail, sort_keys=True), visit_id),
+            )
+        )
+
+    def visits(self, site: str | None = None, limit: int = 20) -> list[Visit]:
+        where, args = ("WHERE site = ?", (site,)) if site is not None else ("", ())
+        rows = self._read().execute(f"SELECT * FROM visits {where} ORDER BY started_at DESC, rowid DESC LIMIT ?", (*args, limit))
+        return [_visit_row(r) for r in rows]
+
+    def claim_page(self, visit_id: str, url: str, role: str, cap: int | None) -> bool:
+        def claim(conn: sqlite3.Connection) -> bool:
+            if cap is not None:
+                row = conn.execute("SELECT pages FROM visits WHERE id = ?", (visit_id,)).fetchone()
+                if row is not None and row["pages"] >= cap:
+                    return False
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO visit_pages (visit_id, url, role, state) VALUES (?, ?, ?, 'queued')",
+                (visit_id, url, role),
+            )
+            if not cursor.rowcount:
+                return False
+            if cap is not None:  # re-checks of known pages are not counted against the cap
+                conn.execute("UPDATE visits SET pages = pages + 1 WHERE id = ?", (visit_id,))
+            return True
+
+        if self.is_claimed(visit_id, url):  # the common case, answered without queueing a write
+            return False
+        return self._write(claim)
+
+    def is_claimed(self, visit_id: str, url: str) -> bool:
+        row = self._read().execute("SELECT 1 FROM visit_pages WHERE visit_id = ? AND url = ?", (visit_id, url))
+        return row.fetchone() is not None
+
+    def finish_page(self, page: PageVisit) -> None:
+        p = page
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT INTO visit_pages (visit_id, url, role, state, http_status, final_url, outcome, reason, metadata)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (visit_id, url) DO UPDATE SET state = excluded.state,"
+                " http_status = excluded.http_status, final_url = excluded.final_url, outcome = excluded.outcome,"
+                " reason = excluded.reason, metadata = excluded.metadata",
+                (p.visit_id, p.url, p.role, p.state, p.http_status, p.final_url, p.outcome, p.reason,
+                 json.dumps(p.metadata, sort_keys=True)),
+            )  # fmt: skip
+        )
+
+    def pending_pages(self, visit_id: str) -> list[tuple[str, str]]:
+        rows = self._read().execute(
+            "SELECT url, role FROM visit_pages WHERE visit_id = ? AND state = 'queued' ORDER BY rowid", (visit_id,)
+        )
+        return [(r["url"], r["role"]) for r in rows]
+
+    def page_visits(self, visit_id: str) -> list[PageVisit]:
+        rows = self._read().execute("SELECT * FROM visit_pages WHERE visit_id = ? ORDER BY rowid", (visit_id,))
+        return [
+            PageVisit(r["visit_id"], r["url"], r["role"], r["state"], r["http_status"], r["final_url"], r["outcome"],
+                      r["reason"], json.loads(r["metadata"]))
+            for r in rows
+        ]  # fmt: skip
+
+    def record_links(self, from_url: str, targets: Sequence[tuple[str, str | None]], at: str) -> None:
+        if not targets:
+            return
+        from_host = host_of(from_url)
+        self._write(
+            lambda conn: conn.executemany(
+                "INSERT INTO links (from_url, to_url, from_host, to_host, to_site, first_seen, last_seen)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (from_url, to_url) DO UPDATE SET"
+                " last_seen = max(last_seen, excluded.last_seen), to_site = coalesce(excluded.to_site, to_site)",
+                [(from_url, url, from_host, host_of(url), site, at, at) for url, site in targets],
+            )
+        )
+
+    def links(self, to_urls: Sequence[str] | None = None) -> list[Link]:
+        conn = self._read()
+        if to_urls is None:
+            rows = conn.execute("SELECT * FROM links ORDER BY first_seen, from_url, to_url").fetchall()
+        else:
+            rows = []
+            for url in dict.fromkeys(to_urls):
+                rows.extend(conn.execute("SELECT * FROM links WHERE to_url = ? ORDER BY first_seen", (url,)))
+        return [Link(r["from_url"], r["to_url"], r["from_host"], r["to_host"], r["to_site"], r["first_seen"],
+                     r["last_seen"]) for r in rows]  # fmt: skip
+
+    def validators(self, url: str) -> Validators | None:
+        row = self._read().execute("SELECT * FROM url_validators WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        return Validators(row["url"], row["etag"], row["last_modified"], row["sha256"], row["http_status"],
+                          row["content_type"], row["checked_at"])  # fmt: skip
+
+    def put_validators(self, validators: Validators) -> None:
+        v = validators
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO url_validators (url, etag, last_modified, sha256, http_status, content_type,"
+                " checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (v.url, v.etag, v.last_modified, v.sha256, v.http_status, v.content_type, v.checked_at),
+            )
+        )
 
     # -- audit ------------------------------------------------------------------------------------
 
@@ -313,6 +516,11 @@ def _fields(observation: Observation) -> dict[str, Any]:
 
 def _observation(row: sqlite3.Row) -> Observation:
     return Observation(**{name: row[name] for name in Observation.__slots__})
+
+
+def _visit_row(row: sqlite3.Row) -> Visit:
+    return Visit(row["id"], row["site"], row["started_at"], row["finished_at"], row["outcome"], row["pages"],
+                 json.loads(row["detail"]))  # fmt: skip
 
 
 def _sighting(row: sqlite3.Row) -> Sighting:

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -101,5 +101,71 @@ MIGRATIONS = (
     # 3: video: the length of a media file, in seconds (its signals are vPDQ frame lists and a videohash).
     """
     ALTER TABLE media ADD COLUMN duration REAL;
+    """,
+    # 4: revisits: visits and their page journal (resumable, shared by workers), sighting status history,
+    # one observation per (visit, page, media), outbound links, and validators for conditional requests.
+    """
+    ALTER TABLE observations ADD COLUMN visit_id TEXT;
+    ALTER TABLE observations ADD COLUMN page_state TEXT;
+    ALTER TABLE observations ADD COLUMN note TEXT;
+    CREATE UNIQUE INDEX observations_once_per_visit ON observations(visit_id, page_url, media_url)
+        WHERE visit_id IS NOT NULL;
+    ALTER TABLE sightings ADD COLUMN status_at TEXT;
+    CREATE INDEX sightings_pair ON sightings(page_url, media_url);
+    CREATE INDEX sightings_site ON sightings(site);
+    CREATE TABLE sighting_events (
+        id INTEGER PRIMARY KEY,
+        sighting_id INTEGER NOT NULL REFERENCES sightings(id),
+        at TEXT NOT NULL,
+        status TEXT NOT NULL,
+        reason TEXT,
+        observation_id INTEGER
+    );
+    CREATE INDEX sighting_events_sighting ON sighting_events(sighting_id);
+    INSERT INTO sighting_events (sighting_id, at, status, reason)
+        SELECT id, first_seen, status, 'first seen' FROM sightings;
+    CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        site TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        outcome TEXT,
+        pages INTEGER NOT NULL DEFAULT 0,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX visits_site ON visits(site, started_at);
+    CREATE TABLE visit_pages (
+        visit_id TEXT NOT NULL REFERENCES visits(id),
+        url TEXT NOT NULL,
+        role TEXT NOT NULL,
+        state TEXT NOT NULL,
+        http_status INTEGER,
+        final_url TEXT,
+        outcome TEXT,
+        reason TEXT,
+        metadata TEXT NOT NULL DEFAULT '{}',
+        PRIMARY KEY (visit_id, url)
+    );
+    CREATE INDEX visit_pages_state ON visit_pages(visit_id, state);
+    CREATE TABLE links (
+        from_url TEXT NOT NULL,
+        to_url TEXT NOT NULL,
+        from_host TEXT NOT NULL,
+        to_host TEXT NOT NULL,
+        to_site TEXT,
+        first_seen TEXT NOT NULL,
+        last_seen TEXT NOT NULL,
+        PRIMARY KEY (from_url, to_url)
+    );
+    CREATE INDEX links_to ON links(to_url);
+    CREATE TABLE url_validators (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        sha256 TEXT,
+        http_status INTEGER,
+        content_type TEXT,
+        checked_at TEXT NOT NULL
+    );
     """,
 )

@@ -1,0 +1,134 @@
+"""Revisits: removals in every form sites use, reappearance, new uploads, failures and caches.
+
+One simulated world of its own (it is changed between visits), crawled by real `spreadtrace` processes.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from simsites import SimulatedWorld
+from tests.test_end_to_end import STARTS, add_case, spreadtrace
+from simsites.server import Resource
+
+TAKEDOWNS = {  # (site, reference) -> how the site removes it
+    ("board", "coffee"): "404",
+    ("board", "chelsea"): "notice",
+    ("tube", "coffee"): "login",
+    ("tube", "rocket"): "file",
+    ("forum", "rocket"): "gone",
+}
+
+
+def statuses(home) -> dict[str, tuple[str, list[str]]]:
+    """page URL -> (status, status history) of every sighting."""
+    with sqlite3.connect(home / "spreadtrace.db") as conn:
+        rows = conn.execute("SELECT id, page_url, status FROM sightings").fetchall()
+        history = {
+            sid: [s for (s,) in conn.execute("SELECT status FROM sighting_events WHERE sighting_id = ? ORDER BY at, id", (sid,))]
+            for sid, _, _ in rows
+        }  # fmt: skip
+    return {page: (status, history[sid]) for sid, page, status in rows}
+
+
+def crawl(home, *settings):
+    result = spreadtrace(home, *settings, "crawl", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+@pytest.fixture(scope="module")
+def changing(tmp_path_factory):
+    world = SimulatedWorld(seed=11)
+    world.start()
+    home = tmp_path_factory.mktemp("revisits") / "home"
+    assert add_case(home, world, home.parent / "reported").returncode == 0
+    for name, server in world.sites.items():
+        added = spreadtrace(home, "site", "add", name, server.url(STARTS[name]), "--allow-domain", server.host,
+                            "--delay", "0", "--allow-private", "--removed-text", r"has been removed")  # fmt: skip
+        assert added.returncode == 0, added.stderr
+    yield world, home
+    world.stop()
+
+
+def plant(world: SimulatedWorld, site: str, reference: str):
+    return next(p for p in world.planted if (p.site, p.reference) == (site, reference))
+
+
+def test_removal_and_reappearance_are_detected_on_revisit(changing):
+    world, home = changing
+    crawl(home, "-s", "HTTPCACHE_ENABLED=True")  # a cache turned on by mistake must change nothing
+    first = statuses(home)
+    assert {status for status, _ in first.values()} == {"online"} and len(first) == len(world.planted)
+
+    for (site, reference), how in TAKEDOWNS.items():
+        world.take_down(plant(world, site, reference), how)
+    reupload = world.upload("coffee", "mirrored", datetime(2026, 3, 2, tzinfo=UTC))
+    for server in world.sites.values():
+        server.reset_counts()
+    crawl(home, "-s", "HTTPCACHE_ENABLED=True")
+    second = statuses(home)
+    for (site, reference) in TAKEDOWNS:
+        status, history = second[plant(world, site, reference).page_url]
+        assert (status, history) == ("removed", ["online", "removed"]), (site, reference, TAKEDOWNS[(site, reference)])
+    still = plant(world, "forum", "chelsea").page_url
+    assert second[still] == ("online", ["online"])
+    assert second[reupload.page_url][0] == "online"  # the re-upload elsewhere is a new sighting
+
+    with sqlite3.connect(home / "spreadtrace.db") as conn:
+        reasons = dict(conn.execute(
+            "SELECT s.page_url, e.reason FROM sighting_events e JOIN sightings s ON s.id = e.sighting_id"
+            " WHERE e.status = 'removed'"
+        ).fetchall())  # fmt: skip
+    assert reasons[plant(world, "board", "coffee").page_url].startswith("page removed: HTTP 404")
+    assert "has been removed" in reasons[plant(world, "board", "chelsea").page_url]
+    assert "redirected to" in reasons[plant(world, "tube", "coffee").page_url]
+    assert reasons[plant(world, "tube", "rocket").page_url] == "media HTTP 404"
+    gone = reasons[plant(world, "forum", "rocket").page_url]
+    assert "no longer shows it" in gone and "still served" in gone  # the file outlived the post: takedown it too
+
+    # Re-uploads at the same place: reappeared, with the whole history kept.
+    for key in [("board", "coffee"), ("tube", "rocket")]:
+        world.restore(plant(world, *key))
+    crawl(home)
+    third = statuses(home)
+    for key in [("board", "coffee"), ("tube", "rocket")]:
+        assert third[plant(world, *key).page_url] == ("reappeared", ["online", "removed", "reappeared"])
+    assert third[plant(world, "board", "chelsea").page_url][0] == "removed"
+
+
+def test_a_failed_check_never_marks_a_removed_page_online(changing):
+    world, home = changing
+    removed = plant(world, "board", "chelsea")  # removed (a notice page) since the previous test
+    assert statuses(home)[removed.page_url][0] == "removed"
+    world.restore(removed)  # it is back, but the site fails whenever we ask
+    page = "/" + removed.page_url.split("/", 3)[3]
+    for failure in (Resource(b"", status=503), Resource(b"<html>" + b"x" * 5000, drop=True)):
+        world.board.resources[page] = failure
+        crawl(home, "-s", "RETRY_TIMES=0")
+        assert statuses(home)[removed.page_url] == ("removed", ["online", "removed"])
+    with sqlite3.connect(home / "spreadtrace.db") as conn:
+        notes = [n for (n,) in conn.execute("SELECT note FROM observations WHERE page_url = ? AND error IS NOT NULL",
+                                            (removed.page_url,))]  # fmt: skip
+    assert any("page check failed: HTTP 503" in n for n in notes)
+
+
+def test_an_unchanged_site_costs_little_on_the_second_visit(changing):
+    world, home = changing
+    crawl(home)
+    for server in world.sites.values():
+        server.reset_counts()
+    crawl(home)
+    media = sum(
+        sent for s in world.sites.values() for path, sent in s.bytes_sent.items()
+        if path.startswith(("/media/", "/stream/")) and path in s.resources  # not the 404 pages of dead links
+    )  # fmt: skip
+    not_modified = sum(sum(s.not_modified.values()) for s in world.sites.values())
+    assert media == 0 and not_modified > 20  # every file answered 304: nothing downloaded, nothing hashed
+    with sqlite3.connect(home / "spreadtrace.db") as conn:
+        visit = conn.execute("SELECT detail FROM visits WHERE site = 'board' ORDER BY started_at DESC LIMIT 1").fetchone()
+    assert json.loads(visit[0])["hashed"] == 0
