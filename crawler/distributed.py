@@ -3,7 +3,8 @@
 Keys, per site: ``spreadtrace:SITE:visit`` names the visit in progress; under ``spreadtrace:SITE:VISIT:``
 live the request queue (scrapy-redis), one heartbeat key per live worker, and the seeder's key. The first
 worker to join a visit no live worker holds becomes its seeder: it queues the start pages, the re-checks and
-the pages a killed run left claimed but unfinished. The last worker out, with the queue empty, ends the visit.
+the pages a killed run left claimed but unfinished. A worker out of work waits while pages are queued or
+another worker is busy (it may queue more). The last worker out, with the queue empty, ends the visit.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class Coordinator:
         self.worker = uuid.uuid4().hex[:12]
         self.visit_id: str | None = None
         self.seeder = False
+        self.state = "busy"
 
     def join(self, new_visit_id: str) -> str:
         """The visit to work on: the one in progress, or ``new_visit_id``. Also decides who seeds."""
@@ -37,9 +39,24 @@ class Coordinator:
         return self.visit_id
 
     def beat(self) -> None:
-        self.redis.set(self._key(f"worker:{self.worker}"), "1", ex=HEARTBEAT_TTL)
+        self.redis.set(self._key(f"worker:{self.worker}"), self.state, ex=HEARTBEAT_TTL)
         if self.seeder:
             self.redis.set(self._key("seeder"), self.worker, ex=HEARTBEAT_TTL)
+
+    def mark(self, state: str) -> None:
+        """"busy" or "idle": an idle worker stays while others are busy, since they may queue more pages."""
+        if state != self.state:
+            self.state = state
+            self.beat()
+
+    def keep_waiting(self) -> bool:
+        """Called when this worker runs out of work: wait if pages are queued or another worker is busy."""
+        self.mark("idle")
+        if self.redis.zcard(self.queue_key) > 0:
+            return True
+        others = [k for k in self.redis.scan_iter(match=self._key("worker:*"), count=100)
+                  if not k.decode().endswith(self.worker)]  # fmt: skip
+        return any(state == b"busy" for state in self.redis.mget(others)) if others else False
 
     def leave(self) -> bool:
         """Stop beating; True when no other worker is alive and nothing is queued: the visit is over."""
@@ -75,6 +92,9 @@ class Coordinator:
             "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
             "REDIS_URL": settings.get("SPREADTRACE_REDIS_URL"),
             "SCHEDULER_IDLE_BEFORE_CLOSE": 0,
+            # The engine takes requests off the queue until the downloader holds CONCURRENT_REQUESTS, delayed
+            # ones included: a worker should hold only what it can fetch now and leave the rest to others.
+            "CONCURRENT_REQUESTS": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
         }
         for name, value in values.items():
             settings.set(name, value, priority="spider")

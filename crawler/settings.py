@@ -54,6 +54,8 @@ LOG_LEVEL = "WARNING"
 SPREADTRACE_CONTACT = ""
 # dHash distance (of 64 bits) at or under which dHash agrees (shown with each decision; it does not decide).
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
+# Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
+SPREADTRACE_DISTRIBUTED = False
 # Largest image file downloaded, in bytes; larger files are recorded as skipped.
 SPREADTRACE_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 # Largest image decoded, in pixels (checked from the header: a decompression bomb costs nothing).
@@ -64,16 +66,6 @@ SPREADTRACE_LOCAL_FEATURES = True
 # Pages fetched per site per visit, at most (a site's max_pages overrides it); media files and re-checks of
 # pages with sightings do not count.
 SPREADTRACE_MAX_PAGES_PER_VISIT = 500
-# Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
-SPREADTRACE_DISTRIBUTED = False
-# Redis URL for distributed crawling (`spreadtrace crawl --distributed`): workers share one frontier there.
-SPREADTRACE_REDIS_URL = "redis://127.0.0.1:6379/0"
-# Go on with a site's unfinished (killed or timed-out) visit rather than start a new one.
-SPREADTRACE_RESUME = True
-# Longest Retry-After (seconds) waited for on a 429 or 503; a longer one gives the request up as failed.
-SPREADTRACE_RETRY_AFTER_MAX = 300
-# Seconds one scheduled visit may run (`spreadtrace watch`); then it is stopped, and the next run resumes it.
-SPREADTRACE_VISIT_TIME_LIMIT = 3600
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16
 # Consistent ORB keypoints at or over which a candidate is kept as "needs review".
@@ -88,6 +80,12 @@ SPREADTRACE_PDQ_MIN_QUALITY = 50
 SPREADTRACE_PHASH_MAX_DISTANCE = 8
 # Show a live progress display on the terminal while crawling.
 SPREADTRACE_PROGRESS = False
+# Redis URL for distributed crawling (`spreadtrace crawl --distributed`): workers share one frontier there.
+SPREADTRACE_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Go on with a site's unfinished (killed or timed-out) visit rather than start a new one.
+SPREADTRACE_RESUME = True
+# Longest Retry-After (seconds) waited for on a 429 or 503; a longer one gives the request up as failed.
+SPREADTRACE_RETRY_AFTER_MAX = 300
 # The site registry file (TOML). Empty: <home>/sites.toml.
 SPREADTRACE_SITES_FILE = ""
 # Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.
@@ -105,3 +103,5 @@ SPREADTRACE_VIDEO_MAX_FRAMES = 7200
 SPREADTRACE_VIDEO_MAX_SECONDS = 600
 # Frames of a copy that must line up, in order, with a run of a reference video for a match.
 SPREADTRACE_VIDEO_MIN_FRAMES = 3
+# Seconds one scheduled visit may run (`spreadtrace watch`); then it is stopped, and the next run resumes it.
+SPREADTRACE_VISIT_TIME_LIMIT = 3600

@@ -51,6 +51,7 @@ class SiteServer:
         self.requests: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.log: list[tuple[float, str, str]] = []  # (monotonic time, path, User-Agent) of every request
         self._lock = threading.Lock()
         self._server = _bind(host, self)
         address = self._server.server_address
@@ -67,6 +68,7 @@ class SiteServer:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.log.clear()
             self.bytes_sent.clear()
             self.not_modified.clear()
 
@@ -95,6 +97,8 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = urlsplit(self.path).path
+            with site._lock:
+                site.log.append((time.monotonic(), path, self.headers.get("User-Agent", "")))
             resource = site.resources.get(path) or Resource(b"<h1>404 Not Found</h1>", status=404)
             if resource.delay:
                 time.sleep(resource.delay)

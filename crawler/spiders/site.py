@@ -24,6 +24,7 @@ from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
+from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -66,7 +67,7 @@ class SiteSpider(scrapy.Spider):
     store: Store
     visit: Visit
     coordinator: Coordinator | None
-    _heartbeat: task.LoopingCall
+    _heartbeat: task.LoopingCall | None = None
     registry: SiteRegistry
 
     def __init__(self, site: Site | str, visit_id: str | None = None, seed: bool = True, **kwargs: Any) -> None:
@@ -111,9 +112,10 @@ class SiteSpider(scrapy.Spider):
             spider.seed = coordinator.seeder
             coordinator.apply(settings)
             spider.coordinator = coordinator
-            spider._heartbeat = task.LoopingCall(coordinator.beat)
             crawler.signals.connect(spider._beat_start, signal=signals.spider_opened)
             crawler.signals.connect(spider._beat_stop, signal=signals.spider_closed)
+            crawler.signals.connect(spider._idle, signal=signals.spider_idle)
+            crawler.signals.connect(spider._busy, signal=signals.response_received)
         spider.visit = spider.store.begin_visit(
             site.name, spider.visit_id, resume=settings.getbool("SPREADTRACE_RESUME")
         )
@@ -122,10 +124,22 @@ class SiteSpider(scrapy.Spider):
         return spider
 
     def _beat_start(self, spider: Any) -> None:
+        assert self.coordinator is not None
+        # Made here, not in from_crawler: a LoopingCall imports the reactor, which must not be installed early.
+        self._heartbeat = task.LoopingCall(self.coordinator.beat)
         self._heartbeat.start(HEARTBEAT_SECONDS, now=False)
 
+    def _idle(self, spider: Any) -> None:
+        assert self.coordinator is not None
+        if self.coordinator.keep_waiting():
+            raise DontCloseSpider("other workers may still queue pages")
+
+    def _busy(self, response: Response, request: Any, spider: Any) -> None:
+        assert self.coordinator is not None
+        self.coordinator.mark("busy")
+
     def _beat_stop(self, spider: Any, reason: str) -> None:
-        if self._heartbeat.running:
+        if self._heartbeat is not None and self._heartbeat.running:
             self._heartbeat.stop()
 
     # -- which pages -------------------------------------------------------------------------------

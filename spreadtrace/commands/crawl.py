@@ -68,6 +68,8 @@ def crawl(
     summaries = visit(app, sites, app.err.is_terminal if progress is None else progress, distributed=distributed,
                       resume=not fresh, time_limit=time_limit)  # fmt: skip
     print_summaries(app, summaries)
-    if all(s.pages == 0 for s in summaries) and not distributed:
+    # A distributed worker may find nothing left to do; a failed start is still a failure.
+    idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
+    if all(s.pages == 0 for s in summaries) and not idle_worker:
         app.err.print("error: no page could be fetched from any site", markup=False)
         raise click.exceptions.Exit(ReturnCode.FAILED)

@@ -73,10 +73,9 @@ def site_list(app: App) -> None:
     if not len(registry):
         app.out.print(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)", markup=False)
         return
-    table = Table("site", "start URLs", "allowed domains", "schedule", "robots.txt", "abuse contact")
+    table = Table("site", "start URLs", "allowed domains", "schedule")
     for s in registry:
-        table.add_row(s.name, "\n".join(s.start_urls), ", ".join(s.allowed_domains), s.schedule,
-                      "obeyed" if s.robots else "ignored", s.abuse_contact or "")  # fmt: skip
+        table.add_row(s.name, "\n".join(s.start_urls), ", ".join(s.allowed_domains), s.schedule)
     app.out.print(table)
 
 
