@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: bench-accuracy bench-speed bench-video
+bench: bench-accuracy bench-speed bench-video bench-crawl
 
 bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
@@ -32,3 +32,6 @@ bench-video: $(VENV)/.installed
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache
+
+bench-crawl: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.crawl

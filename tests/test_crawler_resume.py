@@ -113,7 +113,12 @@ def test_two_redis_workers_split_one_crawl_without_duplicates(world, tmp_path, r
     for server in world.sites.values():
         server.reset_counts()
     workers = [start(home, "-s", f"SPREADTRACE_REDIS_URL={redis_url}", "crawl", "--distributed", "--no-progress") for _ in range(2)]
-    outputs = [w.communicate(timeout=240) for w in workers]
+    try:
+        outputs = [w.communicate(timeout=240) for w in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
     assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
 
     pages = {name: [p for p in world.sites[name].requests if not p.startswith(("/media/", "/stream/", "/robots"))] for name in ("board", "forum")}

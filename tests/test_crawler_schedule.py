@@ -12,13 +12,30 @@ import sys
 import time
 from datetime import UTC, datetime
 
+import pytest
+
 from crawler.scheduler import exclusive, site_lock
 from tests.test_end_to_end import STARTS, spreadtrace
 
 
+_started: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def no_watcher_left_behind():
+    yield
+    while _started:
+        process = _started.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 def watch(home):
-    return subprocess.Popen([sys.executable, "-m", "spreadtrace", "--home", str(home), "watch"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    process = subprocess.Popen([sys.executable, "-m", "spreadtrace", "--home", str(home), "watch"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    _started.append(process)
+    return process
 
 
 def finished_visits(home) -> list[tuple[str, str]]:

@@ -10,6 +10,7 @@ import pytest
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, Observation, Sighting, UnknownCase, open_store
 from tracker.errors import InvalidCaseName, StoreUnavailable
+from tracker.models import PageVisit, Validators
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
 PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
@@ -102,6 +103,58 @@ class TestStoreContract:
         assert (later.claimed_at, later.claimed_source) == ("2026-02-01T00:00:00Z", "html:time")
         assert store.sightings("c1") == [later]
         assert later.signals == ({"kind": "pdq", "distance": 4},)
+
+    def test_status_moves_with_its_history_and_a_stale_observation_cannot_move_it(self, store):
+        store.ensure_case("c1")
+        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+        seen = store.upsert_sighting(sighting(ref.id))
+        assert store.set_status(seen.id, "online", "2026-03-02T00:00:00Z", "media matches", None) is None
+        removed = store.set_status(seen.id, "removed", "2026-03-03T00:00:00Z", "page removed: HTTP 404", 7)
+        assert removed is not None and removed.observation_id == 7
+        assert store.set_status(seen.id, "online", "2026-03-02T12:00:00Z", "late worker", None) is None
+        back = store.set_status(seen.id, "online", "2026-03-04T00:00:00Z", "media matches", None)
+        assert back is not None and back.status == "reappeared"
+        history = [(e.status, e.reason) for e in store.status_history(seen.id)]
+        assert history == [("online", "first seen"), ("removed", "page removed: HTTP 404"), ("reappeared", "media matches")]
+        assert [s.status for s in store.sightings_at(seen.page_url, seen.media_url)] == ["reappeared"]
+        assert store.sightings_of_site("h") == store.sightings("c1")
+
+    def test_one_observation_per_visit_page_and_media(self, store):
+        first = store.append_observation(observation(visit_id="v1"))
+        again = store.append_observation(observation(visit_id="v1", observed_at="2026-03-01T11:00:00Z"))
+        assert again == first and store.observation_count() == 1
+        store.append_observation(observation(visit_id="v2"))
+        store.append_observation(observation())  # outside any visit (a scan): always appended
+        assert store.observation_count() == 3
+
+    def test_visit_journal_claims_each_page_once_within_the_budget_and_resumes(self, store):
+        visit = store.begin_visit("h")
+        assert store.claim_page(visit.id, "http://h.example/", "start", 2)
+        assert not store.claim_page(visit.id, "http://h.example/", "link", 2)
+        assert store.claim_page(visit.id, "http://h.example/a", "link", 2)
+        assert not store.claim_page(visit.id, "http://h.example/b", "link", 2)  # over budget
+        assert store.claim_page(visit.id, "http://h.example/known", "recheck", None)  # re-checks always
+        store.finish_page(PageVisit(visit.id, "http://h.example/", "start", "done", 200, "http://h.example/", "online",
+                                    None, {"title": {"value": "Home", "source": "html:title"}}))  # fmt: skip
+        assert store.pending_pages(visit.id) == [("http://h.example/a", "link"), ("http://h.example/known", "recheck")]
+        assert store.begin_visit("h").id == visit.id  # unfinished: resumed
+        assert store.begin_visit("h", resume=False).id != visit.id
+        store.finish_visit(visit.id, "finished", {"pages": 3})
+        [page] = [p for p in store.page_visits(visit.id) if p.state == "done"]
+        assert page.metadata["title"]["source"] == "html:title"
+        assert store.visits("h", 5)[-1].detail == {"pages": 3}
+
+    def test_links_and_validators(self, store):
+        store.record_links("http://forum.example/t/1", [("http://tube.example/w/3", "tube"), ("http://x.example/", None)],
+                           "2026-03-01T00:00:00Z")  # fmt: skip
+        store.record_links("http://forum.example/t/1", [("http://tube.example/w/3", "tube")], "2026-03-05T00:00:00Z")
+        [link] = store.links(["http://tube.example/w/3"])
+        assert (link.from_host, link.to_site, link.first_seen, link.last_seen) == (
+            "forum.example", "tube", "2026-03-01T00:00:00Z", "2026-03-05T00:00:00Z")
+        assert store.validators("http://h.example/m.jpg") is None
+        v = Validators("http://h.example/m.jpg", '"e1"', None, "a" * 64, 200, "image/jpeg", "2026-03-01T00:00:00Z")
+        store.put_validators(v)
+        assert store.validators(v.url) == v
 
     def test_verdict_is_upgraded_to_match_and_keeps_the_best_confidence(self, store):
         store.ensure_case("c1")
