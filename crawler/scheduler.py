@@ -107,8 +107,7 @@ class Watcher:
 
     def start(self, sites: Sequence[Site]) -> list[str]:
         """Start (paused), bring the jobs in line with ``sites``, then run; returns what changed."""
-        home = self.home
-        home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(parents=True, exist_ok=True)
         self.scheduler.start(paused=True)
         changes = self.sync(sites)
         self.scheduler.resume()

@@ -216,7 +216,8 @@ class Site:
             allow_private=flag("allow_private", False),
         )
 
-    def known_site_of(self, url: str) -> bool:
+    def covers(self, url: str) -> bool:
+        """Whether ``url``'s host is one of the allowed domains or below one."""
         host = (urlsplit(url).hostname or "").lower()
         return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
 
@@ -274,6 +275,6 @@ class SiteRegistry:
     def site_of(self, url: str) -> str | None:
         """The registered site whose domains hold ``url``: a link to it is a link to a known host."""
         for site in self:
-            if site.known_site_of(url):
+            if site.covers(url):
                 return site.name
         return None

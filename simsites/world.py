@@ -276,7 +276,7 @@ class SimulatedWorld:
         """Misbehaving pages on the forum, linked from its index; returns their URLs by name."""
         site = self.forum
         when = _EPOCH
-        limited = f"/forum/topic/limited"
+        limited = "/forum/topic/limited"
         paths = {
             "limited": limited, "slow": "/forum/topic/slow", "broken": "/forum/topic/broken",
             "loop": "/forum/loop/a", "huge": "/forum/topic/huge", "forbidden": "/admin/secret",

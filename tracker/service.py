@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from matcher import Matcher, MatchDecision, MatchPolicy, MediaHashes
 from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
-from tracker.models import CHANGED, ONLINE, REMOVED, AuditEvent, Observation, Reference, Sighting, StatusEvent
+from tracker.models import CHANGED, ONLINE, REMOVED, AuditEvent, Observation, Reference, Sighting
 from tracker.store import Store
 
 logger = logging.getLogger(__name__)
@@ -68,15 +68,6 @@ class Tracker:
         sightings = self._record_sightings(stored, decisions) if decisions and shown else []
         self._update_statuses(stored, {d.reference_id for d in decisions})
         return sightings
-
-    def status_events(self, observation: Observation) -> list[StatusEvent]:
-        """The status changes ``observation`` caused (for the crawl's log and counters)."""
-        return [
-            event
-            for sighting in self.store.sightings_at(observation.page_url, observation.media_url)
-            for event in self.store.status_history(sighting.id)
-            if event.observation_id == observation.id and observation.id is not None
-        ]
 
     def _match(self, observation: Observation) -> list[MatchDecision]:
         if observation.sha256 is None or observation.error is not None:

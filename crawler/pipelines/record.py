@@ -72,7 +72,9 @@ class RecordPipeline:
         payload: bytes | Path | None = item.spool_path if item.spool_path is not None else item.body
         item.body, item.spool_path = None, None  # the original bytes are not kept: hashes only
         if item.sha256 is not None and item.error is None:
-            if payload is not None:
+            if payload is not None:  # the one item of this visit that downloaded the bytes
+                self.store.put_validators(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
+                                                     item.http_status, item.content_type, utc_now()))  # fmt: skip
                 error = self._hash_once(item.sha256, payload, item.media_url)
             else:
                 state = self.tracker.media_state(item.sha256)
@@ -91,9 +93,6 @@ class RecordPipeline:
         stats = self.crawler.stats
         assert stats is not None
         observed_at = utc_now()
-        if item.http_status == 200 and item.sha256 is not None:
-            self.store.put_validators(Validators(item.media_url, item.etag, item.last_modified, item.sha256, 200,
-                                                 item.content_type, observed_at))  # fmt: skip
         for page in item.pages:
             note = page.note
             if page.state in ("removed", "gone") and item.sha256 is not None:

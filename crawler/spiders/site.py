@@ -69,6 +69,9 @@ class SiteSpider(scrapy.Spider):
     coordinator: Coordinator | None
     _heartbeat: task.LoopingCall | None = None
     registry: SiteRegistry
+    _follow: tuple[re.Pattern[str], ...]
+    _deny: tuple[re.Pattern[str], ...]
+    _removed: tuple[re.Pattern[str], ...]
 
     def __init__(self, site: Site | str, visit_id: str | None = None, seed: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -99,9 +102,11 @@ class SiteSpider(scrapy.Spider):
         spider.max_pages = site.max_pages or settings.getint("SPREADTRACE_MAX_PAGES_PER_VISIT")
         spider.media_max_bytes = settings.getint("SPREADTRACE_IMAGE_MAX_BYTES")
         spider.video_max_bytes = settings.getint("SPREADTRACE_VIDEO_MAX_BYTES")
-        # Domains are checked by hostname in _follows: LinkExtractor's allow_domains compares the host
+        # Domains are checked by hostname in _follows (Site.covers): LinkExtractor's allow_domains compares the host
         # *with its port*, so it would refuse every link of a site served on a non-default port.
         spider.links = LinkExtractor()
+        # Compiled once: they are tried on every link and every page.
+        spider._follow, spider._deny, spider._removed = site.follow_patterns(), site.deny_patterns(), site.removed_patterns()
         spider.store = crawl_store(crawler)
         spider.coordinator = None
         if settings.getbool("SPREADTRACE_DISTRIBUTED"):
@@ -176,18 +181,11 @@ class SiteSpider(scrapy.Spider):
         meta = {"spreadtrace_role": role, "dont_cache": True, "handle_httpstatus_list": [404, 410]}
         return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta, dont_filter=True)
 
-    def _within_site(self, url: str) -> bool:
-        host = (urlsplit(url).hostname or "").lower()
-        return any(host == d or host.endswith("." + d) for d in self.allowed_domains)
-
     def _follows(self, url: str) -> bool:
         assert self.site is not None
-        if not self._within_site(url):
+        if not self.site.covers(url) or any(p.search(url) for p in self._deny):
             return False
-        if any(p.search(url) for p in self.site.deny_patterns()):
-            return False
-        follow = self.site.follow_patterns()
-        return not follow or any(p.search(url) for p in follow)
+        return not self._follow or any(p.search(url) for p in self._follow)
 
     # -- pages -------------------------------------------------------------------------------------
 
@@ -215,8 +213,11 @@ class SiteSpider(scrapy.Spider):
             yield self._page_item(page_url, role, "failed", response, reason)
             return
         refs = discover_media(response.selector, response.url)
-        refs += [r for r in media_from_selectors(response.selector, response.url, self.site.media) if r.url not in {x.url for x in refs}]
         shown = {ref.url for ref in refs}
+        for ref in media_from_selectors(response.selector, response.url, self.site.media):
+            if ref.url not in shown:
+                refs.append(ref)
+                shown.add(ref.url)
         contexts = [(ref, PageContext(page_url, ref.claimed_at, ref.claimed_source)) for ref in refs]
         gone = [
             (MediaRef(m, "sighting"), PageContext(page_url, state="gone", note="page is up but no longer shows it"))
@@ -268,20 +269,19 @@ class SiteSpider(scrapy.Spider):
                 return f"redirected to {response.url}"
         if isinstance(response, TextResponse) and self.site.removed_text:
             text = response.text
-            for pattern in self.site.removed_patterns():
+            for pattern in self._removed:
                 found = pattern.search(text)
                 if found:
                     return f"page says {found.group(0)!r}"
         return None
 
     def _page_item(
-        self, url: str, role: str, outcome: str, response: Response | None, reason: str | None,
+        self, url: str, role: str, outcome: str, response: Response, reason: str | None,
         metadata: dict[str, dict[str, str]] | None = None, links: list[tuple[str, str | None]] | None = None,
     ) -> PageItem:  # fmt: skip
         return PageItem(
-            self.site_name, self.visit.id, url, role, outcome,
-            response.status if response is not None else None, response.url if response is not None else None,
-            reason, metadata or {}, links or [],
+            self.site_name, self.visit.id, url, role, outcome, response.status, response.url, reason, metadata or {},
+            links or [],
         )  # fmt: skip
 
     # -- media -------------------------------------------------------------------------------------
