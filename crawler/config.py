@@ -20,6 +20,8 @@ def load_settings(home: Path, overrides: Mapping[str, Any] | None = None) -> Set
     settings.setmodule(SETTINGS_MODULE, priority="project")
     settings.set("SPREADTRACE_STORE_URI", f"sqlite:///{home / 'spreadtrace.db'}", priority="project")
     settings.set("SPREADTRACE_SITES_FILE", str(home / "sites.toml"), priority="project")
+    # Scrapy's default is .scrapy/ in the project folder: a crawl must never write into a checkout.
+    settings.set("HTTPCACHE_DIR", str(home / "httpcache"), priority="project")
     settings.update(dict(overrides or {}), priority="cmdline")
     from crawler import __version__
 

@@ -1,5 +1,8 @@
 """Distributed visits on Redis: workers share one scrapy-redis frontier per visit, and agree on the visit.
 
+`DistributedWorker` is this process's part (a component the visit extension builds when
+SPREADTRACE_DISTRIBUTED is on); `Coordinator` holds the Redis side.
+
 Keys, per site: ``spreadtrace:SITE:visit`` names the visit in progress; under ``spreadtrace:SITE:VISIT:``
 live the request queue (scrapy-redis), one heartbeat key per live worker, and the seeder's key. The first
 worker to join a visit no live worker holds becomes its seeder: it queues the start pages, the re-checks and
@@ -10,10 +13,15 @@ another worker is busy (it may queue more). The last worker out, with the queue 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Self
 
 import redis
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, NotConfigured
+from scrapy.http import Response
 from scrapy.settings import BaseSettings
+from twisted.internet import task
 
 HEARTBEAT_SECONDS = 10
 HEARTBEAT_TTL = 30
@@ -98,3 +106,59 @@ class Coordinator:
         }
         for name, value in values.items():
             settings.set(name, value, priority="spider")
+
+
+class DistributedWorker:
+    """Keeps this worker in its visit: a heartbeat while it runs, "busy" while it fetches, and an idle
+    worker kept waiting while another is busy or pages are queued (they may queue more)."""
+
+    def __init__(self, crawler: Crawler, coordinator: Coordinator) -> None:
+        self.crawler = crawler
+        self.coordinator = coordinator
+        self._heartbeat: task.LoopingCall | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("SPREADTRACE_DISTRIBUTED"):
+            raise NotConfigured("SPREADTRACE_DISTRIBUTED is off")
+        site = getattr(crawler.spider, "site_name", None)
+        if not site:
+            raise NotConfigured("the spider names no site")
+        worker = cls(crawler, Coordinator(settings["SPREADTRACE_REDIS_URL"], site))
+        crawler.signals.connect(worker.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(worker.spider_idle, signal=signals.spider_idle)
+        crawler.signals.connect(worker.response_received, signal=signals.response_received)
+        crawler.signals.connect(worker.spider_closed, signal=signals.spider_closed)
+        return worker
+
+    @property
+    def seeder(self) -> bool:
+        return self.coordinator.seeder
+
+    def join(self, proposed_visit_id: str) -> str:
+        """The visit all workers share (``proposed_visit_id`` if none is in progress), with this crawler's
+        scheduler moved onto that visit's queue on Redis."""
+        visit_id = self.coordinator.join(proposed_visit_id)
+        self.coordinator.apply(self.crawler.settings)
+        return visit_id
+
+    def leave(self) -> bool:
+        """True when this was the last worker out and nothing is queued: the visit is over."""
+        return self.coordinator.leave()
+
+    def spider_opened(self, spider: Any) -> None:
+        # Made here, not in from_crawler: a LoopingCall imports the reactor, which must not be installed early.
+        self._heartbeat = task.LoopingCall(self.coordinator.beat)
+        self._heartbeat.start(HEARTBEAT_SECONDS, now=False)
+
+    def spider_idle(self, spider: Any) -> None:
+        if self.coordinator.keep_waiting():
+            raise DontCloseSpider("other workers may still queue pages")
+
+    def response_received(self, response: Response, request: Any, spider: Any) -> None:
+        self.coordinator.mark("busy")
+
+    def spider_closed(self, spider: Any, reason: str) -> None:
+        if self._heartbeat is not None and self._heartbeat.running:
+            self._heartbeat.stop()

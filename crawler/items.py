@@ -5,19 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tracker import PageOutcome, PageRole, PageState
+
 
 @dataclass(frozen=True, slots=True)
 class PageContext:
     """A page that embeds a media URL, with the upload time the page claims for it.
 
-    ``state`` is what the page said of the media this visit: "shown", "gone" (page up, media no longer on
-    it) or "removed" (the page itself is gone); ``note`` says how that was decided.
+    ``state`` is what the page said of the media this visit; ``note`` says how that was decided.
     """
 
     page_url: str
     claimed_at: str | None = None
     claimed_source: str | None = None
-    state: str = "shown"
+    state: PageState = PageState.SHOWN
     note: str | None = None
 
 
@@ -57,8 +58,8 @@ class PageItem:
     site: str
     visit_id: str
     url: str
-    role: str
-    outcome: str  # online | removed | failed
+    role: PageRole
+    outcome: PageOutcome
     http_status: int | None = None
     final_url: str | None = None
     reason: str | None = None

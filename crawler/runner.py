@@ -1,14 +1,15 @@
 """Run one visit of some sites in this process, with a live progress display.
 
-A Twisted reactor cannot restart, so this runs once per process: the CLI's `crawl` and `demo` call it
-once; tests run it through the CLI in a subprocess.
+One Tracker serves every site's crawler (one store, one copy of the reference indexes). A Twisted reactor
+cannot restart, so this runs once per process: the CLI's `crawl` and `demo` call it once; tests run it
+through the CLI in a subprocess.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from rich.console import Console
@@ -19,33 +20,22 @@ from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.http import Response
 from scrapy.settings import Settings
 
+from crawler.config import match_policy
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
-from tracker import open_store
+from crawler.tracking import hand_tracker
+from crawler.visit import FINISHED_STAT, VISIT_ID_STAT, VisitCounts
+from tracker import Tracker
 
 
 @dataclass(frozen=True, slots=True)
 class VisitSummary:
     site: str
-    pages: int
-    media: int
-    observations: int
-    hashed: int
-    unhashable: int
-    sightings: int
+    counts: VisitCounts
     finish_reason: str
     visit_id: str | None = None
-    removed_pages: int = 0
-    failed_pages: int = 0
-    finished: bool = False
-
-    def as_detail(self) -> dict[str, object]:
-        return {
-            "pages": self.pages, "media": self.media, "observations": self.observations, "hashed": self.hashed,
-            "unhashable": self.unhashable, "sightings": self.sightings, "removed_pages": self.removed_pages,
-            "failed_pages": self.failed_pages, "finish_reason": self.finish_reason,
-        }  # fmt: skip
+    finished: bool = False  # False: cut short (or others still working), resumed by the next run
 
 
 class _SiteCounter:
@@ -88,66 +78,43 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     show_progress = settings.getbool("SPREADTRACE_PROGRESS") and console is not None
     settings = settings.copy()
     settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
-    process = CrawlerProcess(settings)
-    if console is not None:
-        _log_through_rich(console, settings.get("LOG_LEVEL"))
-    progress = None
-    if show_progress:
-        progress = Progress(
-            SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[detail]}"),
-            TimeElapsedColumn(), console=console, transient=False,
-        )  # fmt: skip
-    crawlers = []
-    for site in sites:
-        crawler = process.create_crawler(SiteSpider)
-        counter = _SiteCounter(crawler, progress, site.name)
-        process.crawl(crawler, site=site)
-        crawlers.append((crawler, counter))
-    if progress is not None:
-        with progress:
-            process.start()
-    else:
-        process.start()
-    summaries = [_summary(crawler, counter) for crawler, counter in crawlers]
-    return _close_visits(settings, crawlers, summaries)
-
-
-def _close_visits(
-    settings: Settings, crawlers: Sequence[tuple[Crawler, _SiteCounter]], summaries: list[VisitSummary]
-) -> list[VisitSummary]:
-    """End each visit that ran to its end; a killed, stopped or timed-out one stays open and resumes next run."""
-    store = open_store(settings["SPREADTRACE_STORE_URI"])
+    tracker = Tracker.open(settings["SPREADTRACE_STORE_URI"], match_policy(settings))
     try:
-        closed = []
-        for (crawler, _), summary in zip(crawlers, summaries, strict=True):
-            spider = crawler.spider
-            if not isinstance(spider, SiteSpider) or not hasattr(spider, "visit"):
-                closed.append(summary)
-                continue
-            finished = summary.finish_reason == "finished"
-            if spider.coordinator is not None:
-                finished = spider.coordinator.leave() and finished
-            if finished:
-                store.finish_visit(spider.visit.id, "finished", summary.as_detail())
-            closed.append(replace(summary, visit_id=spider.visit.id, finished=finished))
-        return closed
+        hand_tracker(settings, tracker)
+        process = CrawlerProcess(settings)
+        if console is not None:
+            _log_through_rich(console, settings.get("LOG_LEVEL"))
+        progress = None
+        if show_progress:
+            progress = Progress(
+                SpinnerColumn(), TextColumn("[bold]{task.description}"), TextColumn("{task.fields[detail]}"),
+                TimeElapsedColumn(), console=console, transient=False,
+            )  # fmt: skip
+        crawlers = []
+        for site in sites:
+            crawler = process.create_crawler(SiteSpider)
+            counter = _SiteCounter(crawler, progress, site.name)
+            process.crawl(crawler, site=site)
+            crawlers.append((crawler, counter))
+        if progress is not None:
+            with progress:
+                process.start()
+        else:
+            process.start()
+        return [_summary(crawler, counter) for crawler, counter in crawlers]
     finally:
-        store.close()
+        tracker.close()
 
 
 def _summary(crawler: Crawler, counter: _SiteCounter) -> VisitSummary:
-    stats = crawler.stats.get_stats() if crawler.stats else {}
+    stats = crawler.stats
+    assert stats is not None
     return VisitSummary(
         site=counter.site,
-        pages=counter.pages,
-        media=counter.media,
-        observations=int(stats.get("spreadtrace/observation/count", 0)),
-        hashed=int(stats.get("spreadtrace/media/hashed", 0)),
-        unhashable=int(stats.get("spreadtrace/media/unhashable", 0)),
-        sightings=int(stats.get("spreadtrace/match/count", 0)),
-        finish_reason=str(stats.get("finish_reason", "unknown")),
-        removed_pages=int(stats.get("spreadtrace/page/removed", 0)),
-        failed_pages=int(stats.get("spreadtrace/page/failed", 0)),
+        counts=VisitCounts.of(stats),
+        finish_reason=str(stats.get_value("finish_reason", "unknown")),
+        visit_id=stats.get_value(VISIT_ID_STAT),
+        finished=bool(stats.get_value(FINISHED_STAT, False)),
     )
 
 

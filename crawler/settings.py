@@ -45,6 +45,13 @@ DOWNLOAD_HANDLERS = {
     "https": "crawler.spool.SpoolingDownloadHandler",
 }
 
+# The crawl's parts beside the spider, in the order they are built: the Tracker (opened here only when the
+# runner handed none in, as under `scrapy crawl`), the visit's journal, and the once-per-visit media fetcher.
+EXTENSIONS = {
+    "crawler.tracking.TrackerExtension": 10,
+    "crawler.visit.VisitExtension": 20,
+    "crawler.media_fetch.MediaFetcher": 30,
+}
 ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 # Warnings only by default: one line per skipped file or failed page. INFO adds each match and Scrapy's own lines.
 LOG_LEVEL = "WARNING"
@@ -63,8 +70,8 @@ SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
 # Keep ORB local features of references and crawled media, and check crops, rotations, screenshots and
 # collages with them. Off: global hashes only (no crop resistance; gray-zone candidates stay "needs review").
 SPREADTRACE_LOCAL_FEATURES = True
-# Pages fetched per site per visit, at most (a site's max_pages overrides it); media files and re-checks of
-# pages with sightings do not count.
+# Pages fetched per site per visit, at most (a site's max_pages overrides it); media files, re-checks of
+# pages with sightings and pages skipped for robots.txt do not count.
 SPREADTRACE_MAX_PAGES_PER_VISIT = 500
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16

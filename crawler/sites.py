@@ -25,6 +25,7 @@ import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,7 +35,7 @@ from crawler.errors import SiteConfigError, UnknownSite
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 _INTERVAL = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_UNIT_SECONDS = MappingProxyType({"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800})
 METADATA_FIELDS = ("title", "uploader", "uploaded")
 
 

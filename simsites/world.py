@@ -4,8 +4,11 @@
   <picture> with a WebP source.
 - tube: a tube-like site. Watch pages with og:image and JSON-LD VideoObject (uploadDate, thumbnailUrl).
 - forum: posts with inline images (srcset) that link to board threads and tube pages.
+- wiki: a MediaWiki-like site (`simsites.wiki`): file pages behind ``.jpg`` URLs, galleries of small
+  thumbnails, cache-busting query strings, robots.txt rules for special pages.
 
-`planted` is the ground truth: every media URL that shows a case image, with its claimed upload time.
+`planted` is the ground truth: every media URL that shows a case image, with its claimed upload time (None
+where the page states none); a copy too small to promise a match is planted with ``required=False``.
 Everything else is unrelated or broken (truncated, empty, a decompression bomb, HTML served as an image,
 a dead link), and must produce no sighting.
 
@@ -32,6 +35,7 @@ from PIL import Image
 from simsites.corpus import REFERENCE_NAMES, TRANSFORMS, distractors, encode, generated_image, sample_image
 from simsites.server import Resource, SiteServer, redirect
 from simsites.videos import camera_move, video_bytes
+from simsites.wiki import WikiBuilder, wiki_files
 
 _PLACEHOLDER = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
 _MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
@@ -47,7 +51,8 @@ class Plant:
     media_url: str
     reference: str
     transform: str
-    claimed_at: str
+    claimed_at: str | None
+    required: bool = True  # False: a small thumbnail, found or not; never a false match either way
 
 
 @dataclass(frozen=True)
@@ -66,7 +71,8 @@ class SimulatedWorld:
         self.board = SiteServer("board", "127.0.0.2")
         self.tube = SiteServer("tube", "127.0.0.3")
         self.forum = SiteServer("forum", "127.0.0.4")
-        self.sites = {site.name: site for site in (self.board, self.tube, self.forum)}
+        self.wiki = SiteServer("wiki", "127.0.0.5")
+        self.sites = {site.name: site for site in (self.board, self.tube, self.forum, self.wiki)}
         self.planted: list[Plant] = []
         self.broken: list[str] = []
         self._saved: dict[str, tuple[Resource, Resource]] = {}
@@ -77,6 +83,7 @@ class SimulatedWorld:
         self._build_board()
         self._build_tube()
         self._build_forum()
+        self._build_wiki()
 
     def reference_files(self) -> dict[str, bytes]:
         """The reported originals, as a victim would hand them over (PNG)."""
@@ -224,6 +231,14 @@ class SimulatedWorld:
         index = "".join(f'<a href="/forum/topic/{t}">Topic {t}</a>' for t in range(1, topics + 1))
         site.resources["/forum/"] = _html("Forum", index)
 
+    # -- the wiki -----------------------------------------------------------------------------------
+
+    def _build_wiki(self) -> None:
+        def plant(page: str, media: str, reference: str, transform: str, required: bool) -> None:
+            self.planted.append(Plant("wiki", page, media, reference, transform, None, required))
+
+        unrelated = (image for _, image in self._distractors)
+        WikiBuilder(self.wiki, plant).build(wiki_files(self._originals, unrelated))
 
     # -- change over (simulated) time -----------------------------------------------------------------
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from crawler.scheduler import next_runs
+from crawler.watcher import next_runs
 from crawler.sites import Site
 from spreadtrace.app import App
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +13,28 @@ from matcher import MatchPolicy
 from simsites import SimulatedWorld, running_world
 from simsites.corpus import encode, sample_image
 from spreadtrace.cli import main
+
+
+ROOT = Path(__file__).resolve().parent.parent
+# Made by tools, not by the tests: the virtualenv, caches, and the editable install's metadata.
+_TOOL_OUTPUT = {".git", ".venv", "__pycache__", ".pytest_cache", ".mypy_cache", "spreadtrace.egg-info"}
+
+
+def checkout_files() -> set[Path]:
+    found = set()
+    for folder, subfolders, files in os.walk(ROOT):
+        subfolders[:] = [d for d in subfolders if d not in _TOOL_OUTPUT]
+        found.update(Path(folder, name) for name in files)
+    return found
+
+
+@pytest.fixture(scope="session", autouse=True)
+def nothing_written_into_the_checkout() -> Iterator[None]:
+    """No test (nor a crawl it starts) writes into the repository: homes, caches and stores go to tmp."""
+    before = checkout_files()
+    yield
+    written = sorted(str(p.relative_to(ROOT)) for p in checkout_files() - before)
+    assert not written, f"tests wrote into the checkout: {written[:10]}"
 
 
 @pytest.fixture(scope="session")

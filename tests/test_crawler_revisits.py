@@ -62,8 +62,10 @@ def plant(world: SimulatedWorld, site: str, reference: str):
 def test_removal_and_reappearance_are_detected_on_revisit(changing):
     world, home = changing
     crawl(home, "-s", "HTTPCACHE_ENABLED=True")  # a cache turned on by mistake must change nothing
+    assert (home / "httpcache").is_dir()  # in the home, never in the checkout
     first = statuses(home)
-    assert {status for status, _ in first.values()} == {"online"} and len(first) == len(world.planted)
+    assert {status for status, _ in first.values()} == {"online"}
+    assert {p.page_url for p in world.planted if p.required} <= set(first) <= {p.page_url for p in world.planted}
 
     for (site, reference), how in TAKEDOWNS.items():
         world.take_down(plant(world, site, reference), how)
@@ -125,10 +127,36 @@ def test_an_unchanged_site_costs_little_on_the_second_visit(changing):
     crawl(home)
     media = sum(
         sent for s in world.sites.values() for path, sent in s.bytes_sent.items()
-        if path.startswith(("/media/", "/stream/")) and path in s.resources  # not the 404 pages of dead links
+        if path.startswith(("/media/", "/stream/", "/images/")) and path in s.resources  # not the 404 pages of dead links
     )  # fmt: skip
     not_modified = sum(sum(s.not_modified.values()) for s in world.sites.values())
     assert media == 0 and not_modified > 20  # every file answered 304: nothing downloaded, nothing hashed
     with sqlite3.connect(home / "spreadtrace.db") as conn:
         visit = conn.execute("SELECT detail FROM visits WHERE site = 'board' ORDER BY started_at DESC LIMIT 1").fetchone()
     assert json.loads(visit[0])["hashed"] == 0
+
+
+def test_a_changed_cache_buster_keeps_the_copy_online_as_one_sighting(changing):
+    """The wiki re-renders its file page with a new cache-busting query string: the same bytes at a new URL
+    are the same copy, neither removed nor a second sighting."""
+    world, home = changing
+    original = next(p for p in world.planted if p.transform == "wiki-original")
+    path = "/" + original.page_url.split("/", 3)[3]
+
+    def on_page() -> list[tuple[int, str, str]]:
+        with sqlite3.connect(home / "spreadtrace.db") as conn:
+            return conn.execute("SELECT id, media_url, status FROM sightings WHERE page_url = ? ORDER BY id",
+                                (original.page_url,)).fetchall()  # fmt: skip
+
+    before = on_page()
+    page = world.wiki.resources[path]
+    world.wiki.resources[path] = Resource(page.body.replace(b"?20261122", b"?20261201"))
+    crawl(home)
+    assert on_page() == before and {status for _, _, status in before} == {"online"}
+    moved = original.media_url.replace("?20261122", "?20261201")
+    with sqlite3.connect(home / "spreadtrace.db") as conn:
+        seen = conn.execute("SELECT count(*) FROM observations WHERE page_url = ? AND media_url = ?",
+                            (original.page_url, moved)).fetchone()[0]  # fmt: skip
+        events = conn.execute("SELECT count(*) FROM sighting_events WHERE sighting_id IN (%s) AND status != 'online'"
+                              % ",".join(str(i) for i, _, _ in before)).fetchone()[0]  # fmt: skip
+    assert seen == 1 and events == 0

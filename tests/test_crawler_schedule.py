@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawler.scheduler import exclusive, site_lock
+from crawler.watcher import exclusive, site_lock
 from tests.test_end_to_end import STARTS, spreadtrace
 
 

@@ -1,27 +1,43 @@
+"""The spider and its visit, without a reactor: which pages are followed and claimed, what a failure or a
+cached answer records. Whole crawls are in test_end_to_end.py, test_crawler_wiki.py and others."""
+
 from __future__ import annotations
 
-from scrapy.crawler import Crawler
+import asyncio
 
-from crawler.config import load_settings
+import pytest
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Headers, HtmlResponse
+from twisted.python.failure import Failure
+
+from crawler.config import default_match_policy, load_settings
+from crawler.items import MediaItem, PageItem
+from crawler.middlewares import PrivateAddressRefused
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
+from crawler.visit import VisitExtension
+from tracker import ClaimState, PageOutcome, PageRole, PageState, Tracker
+from tracker.models import Observation, PageVisit
+from tracker.rules import judge
 
 
-def spider_for(site: Site, home) -> SiteSpider:
+@pytest.fixture
+def tracker(tmp_path):
+    opened = Tracker.open(f"sqlite:///{tmp_path / 'store.db'}", default_match_policy())
+    yield opened
+    opened.close()
+
+
+def spider_for(site: Site, home, tracker: Tracker | None = None, budget: int = 500) -> SiteSpider:
     crawler = Crawler(SiteSpider, load_settings(home))  # not crawling: no reactor needed
-    return SiteSpider.from_crawler(crawler, site=site)
-
-
-def test_the_page_budget_counts_each_page_once_and_stays_on_the_site(tmp_path):
-    spider = spider_for(Site("s", ("http://s.example/",), max_pages=3), tmp_path)
-    links = ["http://s.example/a"] * 4 + [
-        "http://elsewhere.example/x", "http://cdn.s.example/b", "http://s.example/c", "http://s.example/d",
-    ]  # fmt: skip
-    requested = [request.url for url in links if spider._follows(url) and (request := spider._claim(url, "link"))]
-    assert requested == ["http://s.example/a", "http://cdn.s.example/b", "http://s.example/c"]
-    # Re-checks of pages with sightings are not held back by the budget.
-    assert spider._claim("http://s.example/known", "recheck", cap=None) is not None
-    spider.store.close()
+    spider = SiteSpider.from_crawler(crawler, site=site)
+    crawler.spider = spider
+    if tracker is not None:  # the visit extension, as Scrapy would build it
+        visit = tracker.visits.begin(site.name)
+        spider.visit = VisitExtension(crawler, tracker, visit, budget, None)
+    return spider
 
 
 def test_follow_and_deny_rules_pick_listing_and_post_pages(tmp_path):
@@ -30,32 +46,44 @@ def test_follow_and_deny_rules_pick_listing_and_post_pages(tmp_path):
     assert spider._follows("http://s.example/b/page/2") and spider._follows("http://s.example/b/thread/7")
     assert not spider._follows("http://s.example/b/thread/666")
     assert not spider._follows("http://s.example/b/catalog") and not spider._follows("http://s.example/login")
-    spider.store.close()
+    assert spider._follows("http://cdn.s.example/b/page/3") and not spider._follows("http://elsewhere.example/b/page/3")
 
 
-def test_a_killed_visit_is_resumed_and_a_fresh_one_is_not(tmp_path):
-    first = spider_for(Site("s", ("http://s.example/",)), tmp_path)
-    assert first._claim("http://s.example/", "start") is not None
-    first.store.close()
-    again = spider_for(Site("s", ("http://s.example/",)), tmp_path)
-    assert again.visit.id == first.visit.id
-    assert again.store.pending_pages(again.visit.id) == [("http://s.example/", "start")]
-    again.store.close()
+def test_the_page_budget_counts_each_page_once_fragments_included(tmp_path, tracker):
+    visit = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker, budget=3).visit
+    links = ["http://s.example/a", "http://s.example/a#top", "http://s.example/a#comments", "http://s.example/b",
+             "http://s.example/c", "http://s.example/d"]  # fmt: skip
+    claimed = [url for link in links if (url := visit.claim(link, PageRole.LINK))]
+    assert claimed == ["http://s.example/a", "http://s.example/b", "http://s.example/c"]
+    assert visit.claim("http://s.example/known#x", PageRole.RECHECK) == "http://s.example/known"  # outside the budget
+    assert [url for url, _ in tracker.visits.pending(visit.visit.id)] == claimed + ["http://s.example/known"]
 
 
-def test_an_answer_from_an_http_cache_is_never_evidence(tmp_path):
-    import asyncio
+def test_a_page_skipped_by_robots_txt_gives_its_place_in_the_budget_back(tmp_path, tracker):
+    visit = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker, budget=2).visit
+    assert visit.claim("http://s.example/a", PageRole.LINK) and visit.claim("http://s.example/Special:x", PageRole.LINK)
+    assert not visit.claim("http://s.example/b", PageRole.LINK)
+    skipped = PageVisit(visit.visit.id, "http://s.example/Special:x", PageRole.LINK, ClaimState.DONE,
+                        outcome=PageOutcome.SKIPPED, reason="disallowed by robots.txt")  # fmt: skip
+    tracker.visits.finish_page(skipped)
+    assert visit.claim("http://s.example/c", PageRole.LINK)  # fetched pages are what the budget counts
+    assert not visit.claim("http://s.example/d", PageRole.LINK)
 
-    from scrapy import Request
-    from scrapy.http import HtmlResponse
 
-    from crawler.items import MediaItem, PageItem
-    from tracker.models import Observation
-    from tracker.service import judge_status
+def test_a_killed_visit_is_resumed_and_a_fresh_one_is_not(tmp_path, tracker):
+    first = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker).visit
+    assert first.claim("http://s.example/", PageRole.START)
+    again = tracker.visits.begin("s")
+    assert again.id == first.visit.id
+    assert tracker.visits.pending(again.id) == [("http://s.example/", PageRole.START)]
+    assert tracker.visits.begin("s", resume=False).id != first.visit.id
 
-    spider = spider_for(Site("s", ("http://s.example/",)), tmp_path)
-    spider._known = {"http://s.example/p": {"http://s.example/m.jpg"}}
-    request = Request("http://s.example/p", meta={"spreadtrace_role": "recheck"})
+
+def test_an_answer_from_an_http_cache_is_never_evidence(tmp_path, tracker):
+    spider = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker)
+    spider.visit.rechecks = {"http://s.example/p": {"http://s.example/m.jpg": "a" * 64}}
+    meta = {"spreadtrace_role": PageRole.RECHECK, "spreadtrace_page": "http://s.example/p"}
+    request = Request("http://s.example/p", meta=meta)
     cached = HtmlResponse(request.url, body=b"<img src='/m.jpg'>", flags=["cached"], request=request)
 
     async def collect() -> list[object]:
@@ -64,9 +92,43 @@ def test_an_answer_from_an_http_cache_is_never_evidence(tmp_path):
     items = asyncio.run(collect())
     [media] = [i for i in items if isinstance(i, MediaItem)]
     [page] = [i for i in items if isinstance(i, PageItem)]
-    assert (media.sha256, media.http_status, media.pages[0].state) == (None, None, "unknown")
-    assert "cache" in (media.error or "") and page.outcome == "failed"
+    assert (media.sha256, media.http_status, media.pages[0].state) == (None, None, PageState.UNKNOWN)
+    assert "cache" in (media.error or "") and page.outcome is PageOutcome.FAILED
     observation = Observation("2026-11-21T00:00:00Z", media.media_url, "http://s.example/p", error=media.error,
-                              page_state="unknown")  # fmt: skip
-    assert judge_status(observation, matches=False) is None  # no status moves on it, least of all to online
-    spider.store.close()
+                              page_state=PageState.UNKNOWN)  # fmt: skip
+    assert judge(observation, matches=False) is None  # no status moves on it, least of all to online
+
+
+@pytest.mark.parametrize(
+    ("error", "outcome", "reason"),
+    [
+        (IgnoreRequest("Forbidden by robots.txt"), PageOutcome.SKIPPED, "disallowed by robots.txt"),
+        (PrivateAddressRefused("refused http://s.example/: s.example is a private address (10.0.0.1)"),
+         PageOutcome.SKIPPED, "refused http://s.example/: s.example is a private address (10.0.0.1)"),
+        (ConnectionRefusedError("Connection refused"), PageOutcome.FAILED, "Connection refused"),
+        (IgnoreRequest("max redirections reached"), PageOutcome.FAILED, "max redirections reached"),
+    ],
+)  # fmt: skip
+def test_a_page_refused_by_our_own_rules_is_skipped_not_failed(tmp_path, tracker, error, outcome, reason):
+    spider = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker)
+    failure = Failure(error)
+    failure.request = Request("http://s.example/admin#x", meta={"spreadtrace_page": "http://s.example/admin",
+                                                                "spreadtrace_role": PageRole.LINK})  # fmt: skip
+    [page] = list(spider.page_failed(failure))
+    assert (page.url, page.outcome, page.reason) == ("http://s.example/admin", outcome, reason)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "stops"),
+    [(b"image/jpeg", True), (b"video/mp4", True), (b"text/html; charset=utf-8", False), (None, False)],
+)
+def test_a_followed_link_that_answers_with_media_is_not_downloaded_as_a_page(tmp_path, content_type, stops):
+    spider = spider_for(Site("s", ("http://s.example/",)), tmp_path)
+    headers = Headers({b"Content-Type": content_type} if content_type else {})
+    page_request = Request("http://s.example/file/1", meta={"spreadtrace_role": PageRole.LINK})
+    if stops:
+        with pytest.raises(StopDownload):
+            spider.headers_received(headers, 1000, page_request, spider)
+    else:
+        spider.headers_received(headers, 1000, page_request, spider)
+    spider.headers_received(headers, 1000, Request("http://s.example/m.jpg", meta={"media_url": "x"}), spider)  # media: untouched

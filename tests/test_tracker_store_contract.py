@@ -1,23 +1,28 @@
-"""The Store contract. Every backend runs the same tests; SQLite always."""
+"""The Store contract. Every backend runs the same tests: each name in BACKENDS is one parametrisation of
+the `store_uri` fixture (SQLite always). The rules are not tested here (tests/test_tracker_rules.py): a
+store only has to persist what it is given, atomically, and refuse a write made from a stale read."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from matcher import ContentKind, MediaHashes, Signal
-from tracker import AuditEvent, Observation, Sighting, UnknownCase, open_store
+from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
 from tracker.errors import InvalidCaseName, StoreUnavailable
-from tracker.models import PageVisit, Validators
+from tracker.models import PageVisit, StatusEvent, Validators
+from tracker.states import PageState, VisitOutcome
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
 PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
+IMAGE = ContentKind.IMAGE
 
 
 def media(sha: str = "a" * 64) -> MediaHashes:
-    return MediaHashes(sha, "m" * 32, 1234, ContentKind.IMAGE, 640, 480, (PDQ, PHASH))
+    return MediaHashes(sha, "m" * 32, 1234, IMAGE, 640, 480, (PDQ, PHASH))
 
 
 def observation(**changes: object) -> Observation:
@@ -33,16 +38,21 @@ def sighting(reference_id: int, **changes: object) -> Sighting:
     fields: dict[str, object] = dict(
         id=0, case_id="c1", reference_id=reference_id, media_url="http://h.example/m.jpg",
         page_url="http://h.example/p/1", host="h.example", site="h", sha256="a" * 64,
-        first_seen="2026-03-01T10:00:00Z", last_seen="2026-03-01T10:00:00Z", status="online", distance=4,
-        decided_by="pdq", signals=({"kind": "pdq", "distance": 4},),
+        first_seen="2026-03-01T10:00:00Z", last_seen="2026-03-01T10:00:00Z", status=Status.ONLINE, distance=4,
+        decided_by="pdq", signals=({"kind": "pdq", "distance": 4},), status_at="2026-03-01T10:00:00Z",
     )  # fmt: skip
     fields.update(changes)
     return Sighting(**fields)  # type: ignore[arg-type]
 
 
-@pytest.fixture(params=["sqlite"])
+BACKENDS = {
+    "sqlite": lambda tmp_path: f"sqlite:///{tmp_path / 'store.db'}",
+}
+
+
+@pytest.fixture(params=sorted(BACKENDS))
 def store_uri(request, tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'store.db'}"
+    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture
@@ -50,6 +60,12 @@ def store(store_uri):
     s = open_store(store_uri)
     yield s
     s.close()
+
+
+@pytest.fixture
+def ref_id(store) -> int:
+    store.ensure_case("c1")
+    return store.add_reference("c1", IMAGE, "a" * 64, None, None, [PDQ]).id
 
 
 class TestStoreContract:
@@ -65,14 +81,14 @@ class TestStoreContract:
 
     def test_references_keep_hashes_with_algorithm_version_and_variant(self, store):
         store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, "m" * 32, "photo.jpg", [PDQ, PHASH])
+        ref = store.add_reference("c1", IMAGE, "a" * 64, "m" * 32, "photo.jpg", [PDQ, PHASH])
         assert ref is not None
-        assert store.add_reference("c1", "image", "a" * 64, "m" * 32, "again.jpg", [PDQ]) is None  # same bytes
+        assert store.add_reference("c1", IMAGE, "a" * 64, "m" * 32, "again.jpg", [PDQ]) is None  # same bytes
         [stored] = store.references("c1")
-        assert stored.signals == (PDQ, PHASH) and stored.label == "photo.jpg"
+        assert stored.signals == (PDQ, PHASH) and stored.label == "photo.jpg" and stored.kind is IMAGE
         assert store.get_case("c1").reference_count == 1
         with pytest.raises(UnknownCase):
-            store.add_reference("ghost", "image", "b" * 64, None, None, [PDQ])
+            store.add_reference("ghost", IMAGE, "b" * 64, None, None, [PDQ])
 
     def test_media_is_known_by_sha256(self, store):
         assert store.media_signals("a" * 64) is None
@@ -84,40 +100,17 @@ class TestStoreContract:
         assert list(store.iter_media_signals()) == [("a" * 64, (PDQ, PHASH))]
 
     def test_observations_are_appended(self, store):
-        first = store.append_observation(observation())
+        first = store.append_observation(observation(page_state=PageState.GONE, note="page is up but no longer shows it"))
         second = store.append_observation(observation(observed_at="2026-03-02T10:00:00Z"))
         assert first.id is not None and second.id is not None and first.id != second.id
         assert store.observations_of("a" * 64) == [first, second]
-        assert store.observation_count() == 2
+        assert first.page_state is PageState.GONE and store.observation_count() == 2
 
-    def test_sighting_upsert_widens_the_window_and_keeps_the_earliest_claim(self, store):
-        store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
-        first = store.upsert_sighting(sighting(ref.id, claimed_at="2026-02-01T00:00:00Z", claimed_source="html:time"))
-        later = store.upsert_sighting(
-            sighting(ref.id, first_seen="2026-03-05T00:00:00Z", last_seen="2026-03-05T00:00:00Z",
-                     claimed_at="2026-02-03T00:00:00Z", claimed_source="json-ld:uploadDate")
-        )  # fmt: skip
-        assert later.id == first.id
-        assert (later.first_seen, later.last_seen) == ("2026-03-01T10:00:00Z", "2026-03-05T00:00:00Z")
-        assert (later.claimed_at, later.claimed_source) == ("2026-02-01T00:00:00Z", "html:time")
-        assert store.sightings("c1") == [later]
-        assert later.signals == ({"kind": "pdq", "distance": 4},)
-
-    def test_status_moves_with_its_history_and_a_stale_observation_cannot_move_it(self, store):
-        store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
-        seen = store.upsert_sighting(sighting(ref.id))
-        assert store.set_status(seen.id, "online", "2026-03-02T00:00:00Z", "media matches", None) is None
-        removed = store.set_status(seen.id, "removed", "2026-03-03T00:00:00Z", "page removed: HTTP 404", 7)
-        assert removed is not None and removed.observation_id == 7
-        assert store.set_status(seen.id, "online", "2026-03-02T12:00:00Z", "late worker", None) is None
-        back = store.set_status(seen.id, "online", "2026-03-04T00:00:00Z", "media matches", None)
-        assert back is not None and back.status == "reappeared"
-        history = [(e.status, e.reason) for e in store.status_history(seen.id)]
-        assert history == [("online", "first seen"), ("removed", "page removed: HTTP 404"), ("reappeared", "media matches")]
-        assert [s.status for s in store.sightings_at(seen.page_url, seen.media_url)] == ["reappeared"]
-        assert store.sightings_of_site("h") == store.sightings("c1")
+    def test_observations_of_a_page_and_media_url_in_time_order(self, store):
+        later = store.append_observation(observation(observed_at="2026-03-02T10:00:00Z", sha256="b" * 64))
+        earlier = store.append_observation(observation(http_status=404, sha256=None, error="HTTP 404"))
+        store.append_observation(observation(media_url="http://h.example/other.jpg"))
+        assert store.observations_at("http://h.example/p/1", "http://h.example/m.jpg") == [earlier, later]
 
     def test_one_observation_per_visit_page_and_media(self, store):
         first = store.append_observation(observation(visit_id="v1"))
@@ -127,22 +120,63 @@ class TestStoreContract:
         store.append_observation(observation())  # outside any visit (a scan): always appended
         assert store.observation_count() == 3
 
-    def test_visit_journal_claims_each_page_once_within_the_budget_and_resumes(self, store):
-        visit = store.begin_visit("h")
-        assert store.claim_page(visit.id, "http://h.example/", "start", 2)
-        assert not store.claim_page(visit.id, "http://h.example/", "link", 2)
-        assert store.claim_page(visit.id, "http://h.example/a", "link", 2)
-        assert not store.claim_page(visit.id, "http://h.example/b", "link", 2)  # over budget
-        assert store.claim_page(visit.id, "http://h.example/known", "recheck", None)  # re-checks always
-        store.finish_page(PageVisit(visit.id, "http://h.example/", "start", "done", 200, "http://h.example/", "online",
-                                    None, {"title": {"value": "Home", "source": "html:title"}}))  # fmt: skip
-        assert store.pending_pages(visit.id) == [("http://h.example/a", "link"), ("http://h.example/known", "recheck")]
-        assert store.begin_visit("h").id == visit.id  # unfinished: resumed
-        assert store.begin_visit("h", resume=False).id != visit.id
-        store.finish_visit(visit.id, "finished", {"pages": 3})
-        [page] = [p for p in store.page_visits(visit.id) if p.state == "done"]
-        assert page.metadata["title"]["source"] == "html:title"
-        assert store.visits("h", 5)[-1].detail == {"pages": 3}
+    def test_a_sighting_is_inserted_once_with_its_events(self, store, ref_id):
+        first_seen = StatusEvent(0, "2026-03-01T10:00:00Z", Status.ONLINE, "first seen")
+        new = sighting(ref_id, claimed_at="2026-02-01T00:00:00Z", claimed_source="html:time", verdict=Verdict.NEEDS_REVIEW,
+                       confidence=0.5)  # fmt: skip
+        saved = store.save_sighting(new, [first_seen], expected_revision=None)
+        assert saved is not None and saved.id > 0 and saved.revision == 1
+        assert (saved.claimed_at, saved.claimed_source, saved.status, saved.verdict, saved.confidence) == (
+            "2026-02-01T00:00:00Z", "html:time", Status.ONLINE, Verdict.NEEDS_REVIEW, 0.5)  # fmt: skip
+        assert saved.signals == ({"kind": "pdq", "distance": 4},) and saved.status_at == "2026-03-01T10:00:00Z"
+        # The same reference, page and media URL again as new: another writer inserted it first.
+        assert store.save_sighting(sighting(ref_id), [first_seen], expected_revision=None) is None
+        assert store.sightings("c1") == [saved]
+        assert store.status_history(saved.id) == [replace(first_seen, sighting_id=saved.id)]
+
+    def test_a_write_from_a_stale_read_is_refused(self, store, ref_id):
+        saved = store.save_sighting(sighting(ref_id), [], expected_revision=None)
+        wider = replace(saved, last_seen="2026-03-05T00:00:00Z", verdict=Verdict.NEEDS_REVIEW, confidence=0.5)
+        updated = store.save_sighting(wider, [], expected_revision=saved.revision)
+        assert updated is not None and updated.revision == saved.revision + 1
+        assert (updated.last_seen, updated.verdict, updated.confidence) == ("2026-03-05T00:00:00Z", Verdict.NEEDS_REVIEW, 0.5)
+        event = StatusEvent(saved.id, "2026-03-06T00:00:00Z", Status.REMOVED, "page removed: HTTP 404", 7)
+        removed = replace(saved, status=Status.REMOVED, status_at=event.at)
+        assert store.save_sighting(removed, [event], expected_revision=saved.revision) is None  # read before the update
+        assert store.sightings("c1") == [updated] and store.status_history(saved.id) == []  # nothing half-written
+        done = store.save_sighting(replace(updated, status=Status.REMOVED, status_at=event.at), [event],
+                                   expected_revision=updated.revision)  # fmt: skip
+        assert done is not None and (done.status, done.status_at) == (Status.REMOVED, event.at)
+        assert store.status_history(saved.id) == [event]
+
+    def test_sightings_are_found_by_page_and_by_site(self, store, ref_id):
+        one = store.save_sighting(sighting(ref_id), [], expected_revision=None)
+        two = store.save_sighting(sighting(ref_id, media_url="http://h.example/m.jpg?v=2"), [], expected_revision=None)
+        other = store.save_sighting(sighting(ref_id, page_url="http://h.example/p/2", site="g"), [], expected_revision=None)
+        assert store.sightings_on_page("http://h.example/p/1") == [one, two]
+        assert store.sightings_of_site("g") == [other]
+
+    def test_visit_journal_claims_each_page_once_within_the_budget(self, store):
+        visit = store.open_visit("h-1", "h")
+        assert store.open_visit("h-1", "h") == visit  # a second worker joins the same visit
+        assert store.claim_page(visit.id, "http://h.example/", PageRole.START, 2)
+        assert not store.claim_page(visit.id, "http://h.example/", PageRole.LINK, 2)
+        assert store.claim_page(visit.id, "http://h.example/a", PageRole.LINK, 2)
+        assert not store.claim_page(visit.id, "http://h.example/b", PageRole.LINK, 2)  # over budget
+        store.release_page(visit.id)
+        assert store.claim_page(visit.id, "http://h.example/b", PageRole.LINK, 2)
+        assert not store.claim_page(visit.id, "http://h.example/c", PageRole.LINK, 2)
+        assert store.claim_page(visit.id, "http://h.example/known", PageRole.RECHECK, None)  # outside the budget
+        store.finish_page(PageVisit(visit.id, "http://h.example/", PageRole.START, ClaimState.DONE, 200, "http://h.example/",
+                                    PageOutcome.ONLINE, None, {"title": {"value": "Home", "source": "html:title"}}))  # fmt: skip
+        assert store.pending_pages(visit.id) == [("http://h.example/a", PageRole.LINK), ("http://h.example/b", PageRole.LINK),
+                                                 ("http://h.example/known", PageRole.RECHECK)]  # fmt: skip
+        assert [v.finished_at for v in store.visits("h", 5)] == [None]
+        store.finish_visit(visit.id, VisitOutcome.FINISHED, {"pages": 3})
+        [page] = [p for p in store.page_visits(visit.id) if p.state is ClaimState.DONE]
+        assert page.metadata["title"]["source"] == "html:title" and page.outcome is PageOutcome.ONLINE
+        [done] = store.visits("h", 5)
+        assert (done.outcome, done.detail, done.pages) == (VisitOutcome.FINISHED, {"pages": 3}, 2)
 
     def test_links_and_validators(self, store):
         store.record_links("http://forum.example/t/1", [("http://tube.example/w/3", "tube"), ("http://x.example/", None)],
@@ -156,15 +190,6 @@ class TestStoreContract:
         store.put_validators(v)
         assert store.validators(v.url) == v
 
-    def test_verdict_is_upgraded_to_match_and_keeps_the_best_confidence(self, store):
-        store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
-        review = store.upsert_sighting(sighting(ref.id, verdict="needs_review", confidence=0.4))
-        assert (review.verdict, review.confidence) == ("needs_review", 0.4)
-        confirmed = store.upsert_sighting(sighting(ref.id, verdict="match", confidence=0.9))
-        again = store.upsert_sighting(sighting(ref.id, verdict="needs_review", confidence=0.3))
-        assert (confirmed.verdict, again.verdict, again.confidence) == ("match", "match", 0.9)
-
     def test_audit_events_are_appended_and_read_per_case(self, store):
         store.ensure_case("c1")
         event = AuditEvent("2026-03-01T10:00:00Z", "analyst", "export-hashes", "c1", {"hashes": 3})
@@ -173,22 +198,18 @@ class TestStoreContract:
         assert stored.id is not None and store.audit_events("c1") == [stored]
         assert [e.action for e in store.audit_events()] == ["export-hashes", "reveal"]
 
-    def test_writes_while_streaming_media_history_are_read_back(self, store):
-        store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+    def test_writes_while_streaming_media_history_are_read_back(self, store, ref_id):
         for sha in ("a" * 64, "b" * 64):
             store.put_media(media(sha))
-        written = [store.upsert_sighting(sighting(ref.id, sha256=sha, media_url=f"http://h.example/{sha[0]}.jpg"))
-                   for sha, _ in store.iter_media_signals()]  # fmt: skip
+        written = [store.save_sighting(sighting(ref_id, sha256=sha, media_url=f"http://h.example/{sha[0]}.jpg"), [],
+                                       expected_revision=None) for sha, _ in store.iter_media_signals()]  # fmt: skip
         assert [s.sha256 for s in written] == ["a" * 64, "b" * 64]
         assert store.sightings("c1") == written
 
-    def test_everything_survives_reopening(self, store, store_uri):
-        store.ensure_case("c1")
-        ref = store.add_reference("c1", "image", "a" * 64, None, None, [PDQ])
+    def test_everything_survives_reopening(self, store, store_uri, ref_id):
         store.put_media(media())
         store.append_observation(observation())
-        store.upsert_sighting(sighting(ref.id))
+        store.save_sighting(sighting(ref_id), [], expected_revision=None)
         store.close()
         again = open_store(store_uri)
         try:
@@ -201,7 +222,7 @@ class TestStoreContract:
     def test_a_failed_write_is_rolled_back_and_a_closed_store_refuses_writes(self, store):
         store.ensure_case("c1")
         with pytest.raises(UnknownCase):
-            store.add_reference("ghost", "image", "b" * 64, None, None, [PDQ])
+            store.add_reference("ghost", IMAGE, "b" * 64, None, None, [PDQ])
         assert store.references() == []  # nothing half-written
         store.close()
         with pytest.raises(StoreUnavailable, match="closed"):
@@ -226,7 +247,8 @@ def test_unknown_store_uri_says_what_is_expected():
 
 
 def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
-    """A store written by the foundation release (schema 1) opens, keeps its sightings, gains verdicts."""
+    """A store written by the foundation release (schema 1) opens, keeps its sightings, gains verdicts,
+    a status time and a revision."""
     import sqlite3
 
     from tracker.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
@@ -246,7 +268,8 @@ def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
     store = open_store(f"sqlite:///{path}")
     try:
         [old] = store.sightings("c1")
-        assert (old.distance, old.verdict, old.confidence) == (3, "match", None)
+        assert (old.distance, old.verdict, old.confidence, old.status_at, old.revision) == (3, Verdict.MATCH, None, "t", 1)
+        assert [e.reason for e in store.status_history(old.id)] == ["first seen"]
         store.log_event(AuditEvent("t", "a", "export-hashes", "c1", {}))
     finally:
         store.close()

@@ -5,22 +5,30 @@ See docs/architecture.md ("tracker").
 
 from tracker.errors import StoreUnavailable, TrackerError, UnknownCase
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting
-from tracker.report import build_report
+from tracker.report import Report, build_report
 from tracker.service import Tracker
+from tracker.states import ClaimState, PageOutcome, PageRole, PageState, Status, Verdict
 from tracker.store import Store
 from tracker.stores import open_store
 
 __all__ = [
     "AuditEvent",
     "Case",
+    "ClaimState",
     "Observation",
+    "PageOutcome",
+    "PageRole",
+    "PageState",
     "Reference",
+    "Report",
     "Sighting",
+    "Status",
     "Store",
     "StoreUnavailable",
     "Tracker",
     "TrackerError",
     "UnknownCase",
+    "Verdict",
     "build_report",
     "open_store",
 ]

@@ -23,3 +23,10 @@ class StoreUnavailable(TrackerError):
 
 class StoreSchemaTooNew(TrackerError):
     """Raised by the SQLite store when the file was written by a newer spreadtrace."""
+
+
+class ConcurrentWrites(TrackerError):
+    """Raised by the tracker when a sighting kept changing under it through every retry of a write."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(f"{what} was changed by other writers through every attempt; run the command again")

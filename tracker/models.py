@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from matcher import Signal
+from matcher import ContentKind, Signal
 from tracker.errors import InvalidCaseName
+from tracker.states import Basis, ClaimState, PageOutcome, PageRole, PageState, Status, Verdict, VisitOutcome
 
 _CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -38,7 +39,7 @@ class Reference:
 
     id: int
     case_id: str
-    kind: str
+    kind: ContentKind
     sha256: str | None
     md5: str | None
     label: str | None
@@ -52,8 +53,8 @@ class Observation:
 
     ``sha256`` is set when bytes arrived; ``error`` says why not, or why they could not be hashed.
     ``claimed_at`` is the upload time the page itself states, with where it was read from.
-    ``page_state`` is what the page said of the media on this visit: "shown", "gone" (the page is up but no
-    longer shows it) or "removed" (the page itself is gone); ``note`` says how that was decided.
+    ``page_state`` is what the page said of the media on this visit (`PageState`); ``note`` says how that
+    was decided.
     An observation belongs to one visit, once: a resumed visit never records the same pair twice.
     """
 
@@ -70,20 +71,27 @@ class Observation:
     claimed_source: str | None = None
     id: int | None = None
     visit_id: str | None = None
-    page_state: str | None = None
+    page_state: PageState | None = None
     note: str | None = None
 
     @property
     def host(self) -> str:
         return host_of(self.page_url)
 
+    @property
+    def shows(self) -> bool:
+        """Whether the page showed the media (a scan or an older record says nothing: it did)."""
+        return self.page_state in (None, PageState.SHOWN)
+
 
 @dataclass(frozen=True, slots=True)
 class Sighting:
     """One place a copy of a reference was found: a media URL shown on a page.
 
-    Derived from observations; ``first_seen``/``last_seen`` are our own observation times, ``claimed_at``
-    the earliest upload time a page stated for it.
+    Derived from observations by the rules in `tracker.rules`; ``first_seen``/``last_seen`` are our own
+    observation times, ``claimed_at`` the earliest upload time a page stated for it. ``status_at`` is the
+    time of the observation that decided ``status``; ``revision`` counts the sighting's writes, so a store
+    can refuse a write made from a stale read (two workers recording the same copy at once).
     """
 
     id: int
@@ -96,21 +104,27 @@ class Sighting:
     sha256: str | None
     first_seen: str
     last_seen: str
-    status: str
+    status: Status
     distance: int
     decided_by: str
     signals: tuple[dict[str, object], ...] = field(default=())
     claimed_at: str | None = None
     claimed_source: str | None = None
-    verdict: str = "match"
+    verdict: Verdict = Verdict.MATCH
     confidence: float | None = None
+    status_at: str | None = None
+    revision: int = 0
 
     @property
-    def appeared(self) -> tuple[str, str]:
-        """The earliest known time of this copy and its basis: "claimed" by the page or "observed" by us."""
+    def confirmed(self) -> bool:
+        return self.verdict is Verdict.MATCH
+
+    @property
+    def appeared(self) -> tuple[str, Basis]:
+        """The earliest known time of this copy, and whether the page claimed it or we observed it."""
         if self.claimed_at is not None and self.claimed_at < self.first_seen:
-            return self.claimed_at, "claimed"
-        return self.first_seen, "observed"
+            return self.claimed_at, Basis.CLAIMED
+        return self.first_seen, Basis.OBSERVED
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,18 +139,13 @@ class AuditEvent:
     id: int | None = None
 
 
-# A sighting's status; "reappeared" is online again after "removed" or "changed".
-ONLINE, REMOVED, CHANGED, REAPPEARED = "online", "removed", "changed", "reappeared"
-STILL_ONLINE = (ONLINE, REAPPEARED)
-
-
 @dataclass(frozen=True, slots=True)
 class StatusEvent:
     """A change of a sighting's status, and the observation that showed it."""
 
     sighting_id: int
     at: str
-    status: str
+    status: Status
     reason: str | None
     observation_id: int | None = None
 
@@ -149,23 +158,23 @@ class Visit:
     site: str
     started_at: str
     finished_at: str | None = None
-    outcome: str | None = None
+    outcome: VisitOutcome | None = None
     pages: int = 0
     detail: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
 class PageVisit:
-    """A page as one visit found it. ``outcome`` is "online", "removed" or "failed"; ``metadata`` maps a
-    field (title, uploader, uploaded) to its value and where it was read from."""
+    """A page as one visit found it; ``metadata`` maps a field (title, uploader, uploaded) to its value and
+    where it was read from."""
 
     visit_id: str
     url: str
-    role: str
-    state: str
+    role: PageRole
+    state: ClaimState
     http_status: int | None = None
     final_url: str | None = None
-    outcome: str | None = None
+    outcome: PageOutcome | None = None
     reason: str | None = None
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
 

@@ -1,20 +1,24 @@
-"""The tracker service: what the crawler and the CLI hand observations and references to.
+"""The tracker service: what the crawler and the CLI hand observations, references and visits to.
 
 It owns the matcher built from every case's references, so the crawler never talks to a backend and the
-matcher never learns about cases.
+matcher never learns about cases. One Tracker serves a whole crawl process, every site's crawler at once:
+one copy of the reference indexes, one store. Its methods are safe to call from several threads.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from matcher import Matcher, MatchDecision, MatchPolicy, MediaHashes
+from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes
 from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
-from tracker.models import CHANGED, ONLINE, REMOVED, AuditEvent, Observation, Reference, Sighting
+from tracker.journal import VisitJournal
+from tracker.models import AuditEvent, Observation, Reference, Sighting
+from tracker.sightings import SightingBook
 from tracker.store import Store
 
 logger = logging.getLogger(__name__)
@@ -33,13 +37,28 @@ class MediaState:
 
 
 class Tracker:
-    def __init__(self, store: Store, policy: MatchPolicy) -> None:
+    def __init__(self, store: Store, policy: MatchPolicy, *, owns_store: bool = False) -> None:
         self.store = store
         self.policy = policy
+        self.visits = VisitJournal(store)
+        self._book = SightingBook(store)
+        self._owns_store = owns_store
+        self._lock = threading.RLock()
         references = store.references()
         self._case_of = {ref.id: ref.case_id for ref in references}
         self.matcher = Matcher(policy, ((ref.id, ref.signals) for ref in references))
         self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
+
+    @classmethod
+    def open(cls, store_uri: str, policy: MatchPolicy) -> Tracker:
+        """A tracker over the store at ``store_uri``, which it closes on `close`."""
+        from tracker.stores import open_store
+
+        return cls(open_store(store_uri), policy, owns_store=True)
+
+    def close(self) -> None:
+        if self._owns_store:
+            self.store.close()
 
     # -- media met by a crawl ---------------------------------------------------------------------
 
@@ -58,16 +77,20 @@ class Tracker:
     def observe(self, observation: Observation) -> list[Sighting]:
         """Append the observation; return the sightings it creates or extends.
 
-        Sightings already known at this page and media URL move to the status the observation shows:
-        removed, changed, or online again ("reappeared"). An observation that shows nothing (a failed
-        fetch, a cached answer) changes no status: a removed copy never looks online on a failed check.
+        Sightings of the copy it concerns move to the status it shows (`tracker.rules.judge`): removed,
+        changed, or online again ("reappeared"). An observation that shows nothing (a failed fetch, a
+        cached answer) moves nothing: a removed copy never looks online on a failed check.
         """
-        stored = self.store.append_observation(observation)
-        decisions = self._match(stored)
-        shown = stored.page_state in (None, "shown")
-        sightings = self._record_sightings(stored, decisions) if decisions and shown else []
-        self._update_statuses(stored, {d.reference_id for d in decisions})
-        return sightings
+        with self._lock:
+            stored = self.store.append_observation(observation)
+            decisions = self._match(stored)
+            sightings = [self._record(stored, d) for d in decisions] if stored.shows else []
+            matched = {d.reference_id for d in decisions}
+            self._book.update_statuses(stored, matched.__contains__)
+            return sightings
+
+    def _record(self, observation: Observation, decision: MatchDecision) -> Sighting:
+        return self._book.record(observation, decision, self._case_of[decision.reference_id])
 
     def _match(self, observation: Observation) -> list[MatchDecision]:
         if observation.sha256 is None or observation.error is not None:
@@ -83,16 +106,6 @@ class Tracker:
             self._decisions.popitem(last=False)
         return decisions
 
-    def _update_statuses(self, observation: Observation, matched: set[int]) -> None:
-        for sighting in self.store.sightings_at(observation.page_url, observation.media_url):
-            judged = judge_status(observation, sighting.reference_id in matched)
-            if judged is None:
-                continue
-            status, reason = judged
-            event = self.store.set_status(sighting.id, status, observation.observed_at, reason, observation.id)
-            if event is not None:
-                logger.info("sighting %d is %s: %s (%s)", sighting.id, event.status, sighting.page_url, reason)
-
     # -- references -------------------------------------------------------------------------------
 
     def add_reference(self, case_id: str, hashes: MediaHashes, label: str | None) -> Reference | None:
@@ -100,18 +113,17 @@ class Tracker:
 
         Media seen before is matched by `match_history`, once for a whole batch of new references.
         """
-        reference = self.store.add_reference(
-            case_id, str(hashes.kind), hashes.sha256, hashes.md5, label, hashes.signals
-        )
+        reference = self.store.add_reference(case_id, hashes.kind, hashes.sha256, hashes.md5, label, hashes.signals)
         if reference is not None:
             self._watch(reference)
         return reference
 
     def _watch(self, reference: Reference) -> None:
         """Match media against a newly stored reference from now on."""
-        self._decisions.clear()
-        self._case_of[reference.id] = reference.case_id
-        self.matcher.add_reference(reference.id, reference.signals)
+        with self._lock:
+            self._decisions.clear()
+            self._case_of[reference.id] = reference.case_id
+            self.matcher.add_reference(reference.id, reference.signals)
 
     def import_hashes(self, case_id: str, entries: Sequence[HashEntry], source: str) -> tuple[list[Reference], int]:
         """Register hash-only references (no file was ever seen); returns them and the count already held.
@@ -129,7 +141,7 @@ class Tracker:
                 continue
             known.add(key)
             label = entry.label or f"{source}:{entry.line}"
-            kind = "video" if entry.signal.kind == "vpdq" else "image"
+            kind = ContentKind.VIDEO if entry.signal.kind == "vpdq" else ContentKind.IMAGE
             reference = self.store.add_reference(case_id, kind, None, None, label, (entry.signal,))
             if reference is not None:
                 self._watch(reference)
@@ -153,69 +165,27 @@ class Tracker:
 
     def match_history(self, references: Sequence[Reference]) -> list[Sighting]:
         """Sightings of ``references`` among all media observed so far (retroactive matching): a case
-        opened today still finds the copy crawled last month, and its first appearance."""
+        opened today still finds the copy crawled last month, its first appearance, and whether it was
+        taken down since (its status is replayed from every observation of it)."""
         only_these = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
-        sightings: list[Sighting] = []
-        for sha256, signals in self.store.iter_media_signals():
-            decisions = only_these.match(signals)
-            if not decisions:
-                continue
-            for observation in self.store.observations_of(sha256):
-                if observation.error is None:
-                    sightings.extend(self._record_sightings(observation, decisions))
-        if sightings:
-            logger.info("retroactive matching found %d sightings", len(sightings))
-        return sightings
+        found: dict[int, Sighting] = {}
+        with self._lock:
+            for sha256, signals in self.store.iter_media_signals():
+                decisions = only_these.match(signals)
+                for observation in self.store.observations_of(sha256) if decisions else ():
+                    if observation.shows and observation.error is None:
+                        for decision in decisions:
+                            sighting = self._record(observation, decision)
+                            found[sighting.id] = sighting
+            for sighting in found.values():
+                self._replay(sighting)
+        if found:
+            logger.info("retroactive matching found %d sightings", len(found))
+        return [next(s for s in self.store.sightings_on_page(f.page_url) if s.id == f.id) for f in found.values()]
 
-    def _record_sightings(self, observation: Observation, decisions: Sequence[MatchDecision]) -> list[Sighting]:
-        return [
-            self.store.upsert_sighting(
-                Sighting(
-                    id=0,
-                    case_id=self._case_of[decision.reference_id],
-                    reference_id=decision.reference_id,
-                    media_url=observation.media_url,
-                    page_url=observation.page_url,
-                    host=observation.host,
-                    site=observation.site,
-                    sha256=observation.sha256,
-                    first_seen=observation.observed_at,
-                    last_seen=observation.observed_at,
-                    status="online",
-                    distance=decision.distance,
-                    decided_by=decision.decided_by,
-                    signals=_evidence(decision),
-                    claimed_at=observation.claimed_at,
-                    claimed_source=observation.claimed_source,
-                    verdict=str(decision.verdict),
-                    confidence=decision.confidence,
-                )
-            )
-            for decision in decisions
-        ]
-
-
-def _evidence(decision: MatchDecision) -> tuple[dict[str, object], ...]:
-    """The signals compared, as stored with the sighting; the geometric check's details go with "orb",
-    a video's matched stretches come last."""
-    check = decision.verification.as_dict() if decision.verification is not None else {}
-    signals = tuple({**s.as_dict(), **check} if s.kind == "orb" else s.as_dict() for s in decision.signals)
-    if not decision.segments:
-        return signals
-    # Where in the copy, and where in the reference: what an analyst checks first in a video match.
-    stretches: dict[str, object] = {"kind": "segments", "segments": [s.as_dict() for s in decision.segments], "coverage": decision.coverage}
-    return (*signals, stretches)
-
-
-def judge_status(observation: Observation, matches: bool) -> tuple[str, str] | None:
-    """The status an observation shows for a sighting at its page and media URL, with why; None when it
-    shows nothing either way (the page or the file could not be fetched)."""
-    if observation.page_state in ("removed", "gone"):
-        return REMOVED, observation.note or f"page {observation.page_state}"
-    if observation.http_status in (404, 410):
-        return REMOVED, f"media HTTP {observation.http_status}"
-    if observation.sha256 is None:
-        return None  # no bytes: a failure is not evidence of removal, nor of presence
-    if matches:
-        return ONLINE, observation.note or "media matches"
-    return CHANGED, observation.error or "the media URL serves other content"
+    def _replay(self, sighting: Sighting) -> None:
+        history = self.store.observations_at(sighting.page_url, sighting.media_url)
+        if sighting.sha256 is not None:
+            history += [o for o in self.store.observations_of(sighting.sha256) if o.page_url == sighting.page_url]
+        unique = {o.id: o for o in history}.values()
+        self._book.replay(sighting, unique, lambda o: sighting.reference_id in {d.reference_id for d in self._match(o)})

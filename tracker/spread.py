@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from tracker.models import Sighting
+from tracker.states import Basis
 
 
 @dataclass(frozen=True, slots=True)
@@ -15,7 +16,7 @@ class HostSpread:
     host: str
     site: str | None
     first_appeared: str
-    basis: str
+    basis: Basis
     first_sighting_id: int
     sighting_count: int
 
@@ -39,7 +40,5 @@ def spread(sightings: Sequence[Sighting]) -> list[HostSpread]:
             when, basis = sighting.appeared
             hosts[sighting.host] = HostSpread(sighting.host, sighting.site, when, basis, sighting.id, 1)
         else:
-            hosts[sighting.host] = HostSpread(
-                seen.host, seen.site, seen.first_appeared, seen.basis, seen.first_sighting_id, seen.sighting_count + 1
-            )
+            hosts[sighting.host] = replace(seen, sighting_count=seen.sighting_count + 1)
     return list(hosts.values())

@@ -1,5 +1,7 @@
 """The Store: narrow protocols, combined. Functions take only the part they need.
 
+A store persists; it does not decide. What a sighting becomes is decided by `tracker.rules` and written
+with a compare-and-set on its revision, so a backend needs no domain logic of its own, only atomic writes.
 Every backend passes the same contract tests (tests/test_tracker_store_contract.py).
 """
 
@@ -8,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
-from matcher import MediaHashes, Signal
+from matcher import ContentKind, MediaHashes, Signal
 from tracker.models import AuditEvent, Case, Link, Observation, PageVisit, Reference, Sighting, StatusEvent, Validators, Visit
+from tracker.states import PageRole, VisitOutcome
 
 
 class CaseStore(Protocol):
@@ -20,7 +23,7 @@ class CaseStore(Protocol):
 
     def list_cases(self) -> list[Case]: ...
     def add_reference(
-        self, case_id: str, kind: str, sha256: str | None, md5: str | None, label: str | None,
+        self, case_id: str, kind: ContentKind, sha256: str | None, md5: str | None, label: str | None,
         signals: Sequence[Signal],
     ) -> Reference | None:
         """The new reference, or None when the case already holds these bytes."""  # fmt: skip
@@ -47,46 +50,53 @@ class ObservationStore(Protocol):
         ...
 
     def observations_of(self, sha256: str) -> list[Observation]: ...
+    def observations_at(self, page_url: str, media_url: str) -> list[Observation]:
+        """Every observation of one media URL on one page, oldest first."""
+        ...
+
     def observation_count(self) -> int: ...
 
 
 class SightingStore(Protocol):
-    def upsert_sighting(self, sighting: Sighting) -> Sighting:
-        """Insert, or widen the existing sighting of the same reference, page and media URL.
+    def save_sighting(
+        self, sighting: Sighting, events: Sequence[StatusEvent], *, expected_revision: int | None
+    ) -> Sighting | None:
+        """Write a sighting as `tracker.rules` decided it, with its status events, atomically.
 
-        ``id`` of the argument is ignored; the stored sighting is returned.
+        ``expected_revision`` None inserts a new sighting; otherwise the stored one is replaced only if its
+        revision is still that. Returns the stored sighting (revision advanced, ids filled in), or None when
+        another writer got there first: the caller reads again and re-applies the rules.
         """
         ...
 
     def sightings(self, case_id: str) -> list[Sighting]: ...
-    def sightings_at(self, page_url: str, media_url: str) -> list[Sighting]: ...
+    def sightings_on_page(self, page_url: str) -> list[Sighting]: ...
     def sightings_of_site(self, site: str) -> list[Sighting]: ...
-    def set_status(self, sighting_id: int, status: str, at: str, reason: str | None, observation_id: int | None) -> StatusEvent | None:
-        """Move a sighting to ``status`` (online after removed/changed is "reappeared"); the event, or None
-        when nothing changed or a later observation already decided the status."""
-        ...
-
     def status_history(self, sighting_id: int) -> list[StatusEvent]: ...
 
 
 class VisitStore(Protocol):
     """Visits and their page journal: what makes a killed crawl resumable and lets workers share one."""
 
-    def begin_visit(self, site: str, visit_id: str | None = None, *, resume: bool = True) -> Visit:
-        """Start a visit, or (``resume``) go on with the site's unfinished one; ``visit_id`` joins that visit."""
+    def open_visit(self, visit_id: str, site: str) -> Visit:
+        """The visit ``visit_id``, created if new (several workers may open the same one)."""
         ...
 
-    def finish_visit(self, visit_id: str, outcome: str, detail: dict[str, object]) -> None: ...
+    def finish_visit(self, visit_id: str, outcome: VisitOutcome, detail: dict[str, object]) -> None: ...
     def visits(self, site: str | None = None, limit: int = 20) -> list[Visit]:
         """Newest first."""
         ...
 
-    def claim_page(self, visit_id: str, url: str, role: str, cap: int | None) -> bool:
+    def claim_page(self, visit_id: str, url: str, role: PageRole, cap: int | None) -> bool:
         """True once per (visit, url): the caller fetches it. False if claimed before, or ``cap`` pages are."""
         ...
 
     def finish_page(self, page: PageVisit) -> None: ...
-    def pending_pages(self, visit_id: str) -> list[tuple[str, str]]:
+    def release_page(self, visit_id: str) -> None:
+        """Give one page back to the visit's budget (a claimed page that was not fetched)."""
+        ...
+
+    def pending_pages(self, visit_id: str) -> list[tuple[str, PageRole]]:
         """(url, role) of pages claimed but not finished: a killed visit's gap."""
         ...
 

@@ -1,9 +1,9 @@
 """Hash each media file's original bytes once per SHA-256 and hand every observation to the tracker.
 
-Records are made on one worker thread, in the order items arrive: the reactor never waits for a hash.
-An item that only refers to bytes another page's item carries (the same file on two pages) waits, on that
-thread, until those bytes are hashed. A page's own item comes after its media's, so the visit journal
-marks a page done only when everything it showed is recorded.
+Records are made on one worker thread per crawler, in the order items arrive: the reactor never waits for
+a hash. An item that only refers to bytes another page's item carries (the same file on two pages) waits,
+on that thread, until those bytes are hashed. A page's own item comes after its media's, so the visit
+journal marks a page done only when everything it showed is recorded.
 """
 
 from __future__ import annotations
@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
+from scrapy.statscollectors import StatsCollector
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.python.threadpool import ThreadPool
 
-from crawler.config import hashing_options, match_policy
+from crawler.config import hashing_options
 from crawler.items import MediaItem, PageItem
-from crawler.record_store import close_crawl_store, crawl_store
+from crawler.tracking import tracker_of
 from matcher import MediaHashes, UnhashableContent, hash_file, hash_media
-from tracker import Observation, Store, Tracker
+from tracker import ClaimState, Observation, PageState, Tracker
 from tracker.clock import utc_now
 from tracker.models import PageVisit, Validators
 
@@ -30,18 +31,22 @@ logger = logging.getLogger(__name__)
 
 
 class RecordPipeline:
-    def __init__(self, crawler: Crawler, store: Store, tracker: Tracker) -> None:
+    def __init__(self, crawler: Crawler, tracker: Tracker) -> None:
         self.crawler = crawler
-        self.store = store
         self.tracker = tracker
         self.hashing = hashing_options(crawler.settings)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
         self._waiting: dict[str, list[MediaItem]] = {}  # SHA-256 -> items whose bytes another item carries
+        self._sightings: set[int] = set()  # seen this visit: a copy shown under two URLs is counted once
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        store = crawl_store(crawler)
-        return cls(crawler, store, Tracker(store, match_policy(crawler.settings)))
+        return cls(crawler, tracker_of(crawler))
+
+    @property
+    def stats(self) -> StatsCollector:
+        assert self.crawler.stats is not None
+        return self.crawler.stats
 
     def open_spider(self, spider: Any = None) -> None:
         self._pool.start()
@@ -53,7 +58,6 @@ class RecordPipeline:
                 item.sha256, item.error = None, "the file's bytes were not kept this visit"
                 self._observe(item, None)
         self._waiting.clear()
-        close_crawl_store(self.crawler)
 
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         work: Callable[[Any], Any]
@@ -71,31 +75,31 @@ class RecordPipeline:
     def _record(self, item: MediaItem) -> MediaItem:
         payload: bytes | Path | None = item.spool_path if item.spool_path is not None else item.body
         item.body, item.spool_path = None, None  # the original bytes are not kept: hashes only
-        if item.sha256 is not None and item.error is None:
-            if payload is not None:  # the one item of this visit that downloaded the bytes
-                self.store.put_validators(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
-                                                     item.http_status, item.content_type, utc_now()))  # fmt: skip
-                error = self._hash_once(item.sha256, payload, item.media_url)
-            else:
-                state = self.tracker.media_state(item.sha256)
-                if not state.known:
-                    self._waiting.setdefault(item.sha256, []).append(item)
-                    return item
-                error = state.error
-            self._observe(item, error)
-            for waiting in self._waiting.pop(item.sha256, []):
-                self._observe(waiting, error)
-        else:
+        if item.sha256 is None or item.error is not None:
+            if isinstance(payload, Path):
+                payload.unlink(missing_ok=True)
             self._observe(item, item.error)
+            return item
+        if payload is not None:  # the one item of this visit that downloaded the bytes
+            self.tracker.visits.remember(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
+                                                    item.http_status, item.content_type, utc_now()))  # fmt: skip
+            error = self._hash_once(item.sha256, payload, item.media_url)
+        else:
+            state = self.tracker.media_state(item.sha256)
+            if not state.known:
+                self._waiting.setdefault(item.sha256, []).append(item)
+                return item
+            error = state.error
+        self._observe(item, error)
+        for waiting in self._waiting.pop(item.sha256, []):
+            self._observe(waiting, error)
         return item
 
     def _observe(self, item: MediaItem, error: str | None) -> None:
-        stats = self.crawler.stats
-        assert stats is not None
         observed_at = utc_now()
         for page in item.pages:
             note = page.note
-            if page.state in ("removed", "gone") and item.sha256 is not None:
+            if page.state in (PageState.REMOVED, PageState.GONE) and item.sha256 is not None:
                 note = f"{note}; the file itself is still served at its URL"
             sightings = self.tracker.observe(
                 Observation(
@@ -105,37 +109,33 @@ class RecordPipeline:
                     visit_id=item.visit_id, page_state=page.state, note=note,
                 )
             )  # fmt: skip
-            stats.inc_value("spreadtrace/observation/count")
-            if sightings:
-                item.sightings += len(sightings)
-                stats.inc_value("spreadtrace/match/count", len(sightings))
+            self.stats.inc_value("spreadtrace/observation/count")
+            new = {s.id for s in sightings} - self._sightings
+            if new:
+                self._sightings |= new
+                item.sightings += len(new)
+                self.stats.inc_value("spreadtrace/match/count", len(new))
                 logger.info("match: %s on %s", item.media_url, page.page_url, extra={"site": item.site})
 
     def _finish_page(self, item: PageItem) -> PageItem:
-        stats = self.crawler.stats
-        assert stats is not None
-        self.store.record_links(item.url, item.links, utc_now())
-        self.store.finish_page(
-            PageVisit(item.visit_id, item.url, item.role, "done", item.http_status, item.final_url, item.outcome,
-                      item.reason, item.metadata)  # fmt: skip
-        )
-        stats.inc_value(f"spreadtrace/page/{item.outcome}")
+        page = PageVisit(item.visit_id, item.url, item.role, ClaimState.DONE, item.http_status, item.final_url, item.outcome,
+                         item.reason, item.metadata)  # fmt: skip
+        self.tracker.visits.finish_page(page, item.links)
+        self.stats.inc_value(f"spreadtrace/page/{item.outcome}")
         return item
 
     def _hash_once(self, sha256: str, body: bytes | Path, media_url: str) -> str | None:
         """Hash unseen bytes (in memory, or a video spooled to disk); return why they cannot be hashed, or None."""
-        stats = self.crawler.stats
-        assert stats is not None
         try:
             state = self.tracker.media_state(sha256)
             if state.known:
-                stats.inc_value("spreadtrace/media/already_hashed")
+                self.stats.inc_value("spreadtrace/media/already_hashed")
                 return state.error
             try:
                 hashes = self._hash(body)
             except UnhashableContent as exc:
                 logger.warning("skipped %s: %s", media_url, exc)
-                stats.inc_value("spreadtrace/media/unhashable")
+                self.stats.inc_value("spreadtrace/media/unhashable")
                 size = body.stat().st_size if isinstance(body, Path) else len(body)
                 self.tracker.record_unhashable(sha256, size, str(exc))
                 return str(exc)
@@ -143,9 +143,9 @@ class RecordPipeline:
             if isinstance(body, Path):
                 body.unlink(missing_ok=True)  # hashes only: the video itself is not kept
         self.tracker.record_media(hashes)
-        stats.inc_value("spreadtrace/media/hashed")
+        self.stats.inc_value("spreadtrace/media/hashed")
         if hashes.kind == "video":
-            stats.inc_value("spreadtrace/media/video_hashed")
+            self.stats.inc_value("spreadtrace/media/video_hashed")
         return None
 
     def _hash(self, body: bytes | Path) -> MediaHashes:

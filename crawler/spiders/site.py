@@ -1,97 +1,70 @@
-"""One generic spider for every registered site: follow its pages, fetch the media they show, and re-check
-every copy already on record.
+"""One generic spider for every registered site: it turns each page into items (the media it shows, what
+it claims about itself, where it links) and re-checks every copy already on record.
 
-The unit of work is a page. A page's media are fetched from its own callback (through the downloader and
-its middlewares, not the scheduler), so one worker records everything a page shows, and the visit journal
-(`tracker.VisitStore`) can mark the page done once its observations are recorded. That journal, not
-Scrapy's dupefilter, decides which pages a visit fetches: it survives a SIGKILL (pages claimed but not done
-are fetched again on resume) and is shared by distributed workers. Every request bypasses the HTTP cache,
-and a response that still comes from one is never evidence that a page is online.
+The spider decides nothing about the visit and downloads no media itself: `crawler.visit.VisitExtension`
+says which pages this worker fetches (the tracker's journal), `crawler.media_fetch.MediaFetcher` fetches
+each media URL once per visit. Whether a URL is a page or a media file is decided by its response
+(`crawler.content`), never by its extension: a wiki's ``File:Photo.jpg`` is a page. Every request bypasses
+the HTTP cache, and an answer that still comes from one is never evidence that a page is online.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import uuid
 import re
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Iterable, Iterator
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import scrapy
 from scrapy import signals
-from scrapy.exceptions import DontCloseSpider
-from scrapy.http import Response, TextResponse
+from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.http import Headers, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet import task
 from twisted.python.failure import Failure
 
-from crawler.distributed import HEARTBEAT_SECONDS, Coordinator
+from crawler.content import SNIFF_BYTES, Content, classify, media_type
 from crawler.discovery import MediaRef, discover_media, media_from_selectors, page_metadata
-from crawler.errors import MediaTooLarge
 from crawler.items import MediaItem, PageContext, PageItem
-from crawler.record_store import crawl_store
+from crawler.media_fetch import Fetched, MediaFetcher
+from crawler.middlewares import PrivateAddressRefused
 from crawler.sites import Site, SiteRegistry
-from crawler.spool import Spooled
-from tracker import Store
-from tracker.models import Visit
+from crawler.visit import VisitExtension, page_key
+from tracker import PageOutcome, PageRole, PageState
 
 # Where a site sends a page it took down: its front page, or a sign-in wall.
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)
-_MEDIA_CACHE_SIZE = 2048  # media outcomes remembered per visit, so a file embedded on many pages is fetched once
-
-
-@dataclass(frozen=True, slots=True)
-class MediaResult:
-    status: int | None
-    content_type: str | None
-    sha256: str | None
-    error: str | None
-    etag: str | None = None
-    last_modified: str | None = None
-    size: int | None = None
+_LINKED = "a[href]"  # a link to what looks like a media file: a file, or a page about one
+C = TypeVar("C")
 
 
 class SiteSpider(scrapy.Spider):
     name = "site"
     allowed_domains: list[str]
-    max_pages: int
-    media_max_bytes: int
-    video_max_bytes: int
-    links: LinkExtractor
-    store: Store
-    visit: Visit
-    coordinator: Coordinator | None
-    _heartbeat: task.LoopingCall | None = None
     registry: SiteRegistry
+    links: LinkExtractor
     _follow: tuple[re.Pattern[str], ...]
     _deny: tuple[re.Pattern[str], ...]
     _removed: tuple[re.Pattern[str], ...]
 
-    def __init__(self, site: Site | str, visit_id: str | None = None, seed: bool = True, **kwargs: Any) -> None:
+    def __init__(self, site: Site | str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.site_name = site if isinstance(site, str) else site.name
         self.site: Site | None = site if isinstance(site, Site) else None
-        self.visit_id = visit_id
-        self.seed = seed  # distributed: only one worker puts the start, pending and re-check pages in the queue
-        self._media: OrderedDict[str, asyncio.Future[MediaResult]] = OrderedDict()
-        self._pages: set[str] = set()  # claimed by this worker: the journal is asked once per URL
-        self._known: dict[str, set[str]] = {}  # page URL -> media URLs with a sighting there
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SiteSpider:
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SiteSpider:
         spider: SiteSpider = super().from_crawler(crawler, *args, **kwargs)
         settings = crawler.settings
         spider.registry = SiteRegistry.load(Path(settings["SPREADTRACE_SITES_FILE"]))
         if spider.site is None:  # `scrapy crawl site -a site=NAME` from the repository root
             spider.site = spider.registry.get(spider.site_name)
         site = spider.site
-        # Settings are still open in from_crawler (Scrapy >= 2.11): each site gets its own politeness.
+        # Settings are still open in from_crawler: each site gets its own politeness.
         if site.delay is not None:
             settings.set("DOWNLOAD_DELAY", site.delay, priority="spider")
             settings.set("AUTOTHROTTLE_START_DELAY", site.delay, priority="spider")
@@ -99,86 +72,46 @@ class SiteSpider(scrapy.Spider):
             settings.set("CONCURRENT_REQUESTS_PER_DOMAIN", site.concurrency, priority="spider")
         settings.set("ROBOTSTXT_OBEY", site.robots, priority="spider")
         spider.allowed_domains = list(site.allowed_domains)
-        spider.max_pages = site.max_pages or settings.getint("SPREADTRACE_MAX_PAGES_PER_VISIT")
-        spider.media_max_bytes = settings.getint("SPREADTRACE_IMAGE_MAX_BYTES")
-        spider.video_max_bytes = settings.getint("SPREADTRACE_VIDEO_MAX_BYTES")
-        # Domains are checked by hostname in _follows (Site.covers): LinkExtractor's allow_domains compares the host
-        # *with its port*, so it would refuse every link of a site served on a non-default port.
-        spider.links = LinkExtractor()
-        # Compiled once: they are tried on every link and every page.
+        # Domains are checked by hostname in _follows (Site.covers): LinkExtractor's allow_domains compares the
+        # host with its port. No denied extensions: whether ".jpg" is a page is the response's to say.
+        spider.links = LinkExtractor(deny_extensions=())
         spider._follow, spider._deny, spider._removed = site.follow_patterns(), site.deny_patterns(), site.removed_patterns()
-        spider.store = crawl_store(crawler)
-        spider.coordinator = None
-        if settings.getbool("SPREADTRACE_DISTRIBUTED"):
-            coordinator = Coordinator(settings["SPREADTRACE_REDIS_URL"], site.name)
-            unfinished = [v.id for v in spider.store.visits(site.name, 50) if v.finished_at is None]
-            resume = settings.getbool("SPREADTRACE_RESUME") and unfinished
-            spider.visit_id = coordinator.join(unfinished[0] if resume else f"{site.name}-{uuid.uuid4().hex[:12]}")
-            spider.seed = coordinator.seeder
-            coordinator.apply(settings)
-            spider.coordinator = coordinator
-            crawler.signals.connect(spider._beat_start, signal=signals.spider_opened)
-            crawler.signals.connect(spider._beat_stop, signal=signals.spider_closed)
-            crawler.signals.connect(spider._idle, signal=signals.spider_idle)
-            crawler.signals.connect(spider._busy, signal=signals.response_received)
-        spider.visit = spider.store.begin_visit(
-            site.name, spider.visit_id, resume=settings.getbool("SPREADTRACE_RESUME")
-        )
-        for sighting in spider.store.sightings_of_site(site.name):
-            spider._known.setdefault(sighting.page_url, set()).add(sighting.media_url)
+        crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         return spider
 
-    def _beat_start(self, spider: Any) -> None:
-        assert self.coordinator is not None
-        # Made here, not in from_crawler: a LoopingCall imports the reactor, which must not be installed early.
-        self._heartbeat = task.LoopingCall(self.coordinator.beat)
-        self._heartbeat.start(HEARTBEAT_SECONDS, now=False)
+    # The visit and the fetcher are extensions, built after the spider: looked up when first needed.
+    @cached_property
+    def visit(self) -> VisitExtension:
+        return _component(self.crawler, VisitExtension)
 
-    def _idle(self, spider: Any) -> None:
-        assert self.coordinator is not None
-        if self.coordinator.keep_waiting():
-            raise DontCloseSpider("other workers may still queue pages")
-
-    def _busy(self, response: Response, request: Any, spider: Any) -> None:
-        assert self.coordinator is not None
-        self.coordinator.mark("busy")
-
-    def _beat_stop(self, spider: Any, reason: str) -> None:
-        if self._heartbeat is not None and self._heartbeat.running:
-            self._heartbeat.stop()
+    @cached_property
+    def fetcher(self) -> MediaFetcher:
+        return _component(self.crawler, MediaFetcher)
 
     # -- which pages -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
         assert self.site is not None
-        if not self.seed:
+        visit = self.visit
+        if not visit.seeds:  # distributed: another worker queues the start, pending and re-check pages
             return
-        pending = self.store.pending_pages(self.visit.id)  # claimed by a killed run of this visit, not done
+        pending = visit.pending()
         if pending:
-            self.logger.warning("resuming visit %s of %s: %d pages left", self.visit.id, self.site.name, len(pending))
+            self.logger.warning("resuming visit %s of %s: %d pages left", visit.visit.id, self.site.name, len(pending))
         for url in self.site.start_urls:
-            request = self._claim(url, "start")
-            if request is not None:
-                yield request
+            if claimed := visit.claim(url, PageRole.START):
+                yield self._page_request(claimed, PageRole.START)
         for url, role in pending:
-            self._pages.add(url)
             yield self._page_request(url, role)
-        for url in self._known:  # every page with a sighting is re-checked, whatever the page budget
-            request = self._claim(url, "recheck", cap=None)
-            if request is not None:
-                yield request
+        for url in visit.rechecks:  # every page with a sighting is re-checked, whatever the page budget
+            if claimed := visit.claim(url, PageRole.RECHECK):
+                yield self._page_request(claimed, PageRole.RECHECK)
 
-    def _claim(self, url: str, role: str, cap: int | None | bool = True) -> scrapy.Request | None:
-        if url in self._pages:
-            return None
-        self._pages.add(url)
-        limit = self.max_pages if cap is True else None
-        if not self.store.claim_page(self.visit.id, url, role, limit):
-            return None
-        return self._page_request(url, role)
-
-    def _page_request(self, url: str, role: str) -> scrapy.Request:
-        meta = {"spreadtrace_role": role, "dont_cache": True, "handle_httpstatus_list": [404, 410]}
+    def _page_request(self, url: str, role: PageRole, linked_from: str | None = None) -> scrapy.Request:
+        meta: dict[str, Any] = {"spreadtrace_role": role, "spreadtrace_page": url, "dont_cache": True,
+                                "handle_httpstatus_list": [404, 410]}  # fmt: skip
+        if linked_from is not None:
+            meta["spreadtrace_from"] = linked_from
         return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta, dont_filter=True)
 
     def _follows(self, url: str) -> bool:
@@ -187,83 +120,136 @@ class SiteSpider(scrapy.Spider):
             return False
         return not self._follow or any(p.search(url) for p in self._follow)
 
+    def headers_received(self, headers: Headers, body_length: int, request: scrapy.Request, spider: Any) -> None:
+        """A followed link that answers with an image or a video is a media file: stop the page download
+        (pages have the page cap, not the media caps) and let the fetcher take it."""
+        if "spreadtrace_role" in request.meta:
+            declared = headers.get(b"Content-Type")
+            if classify(declared.decode("latin-1") if declared else None, b"").is_media:
+                raise StopDownload(fail=False)
+
     # -- pages -------------------------------------------------------------------------------------
 
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
-        assert self.site is not None
-        page_url = _original_url(response)
-        role = response.meta.get("spreadtrace_role", "link")
-        known = self._known.get(page_url, set())
-        if "cached" in response.flags:  # only if someone turned the HTTP cache on: still never evidence
-            for item in self._unchecked(page_url, known, "answered from an HTTP cache, not the site"):
+        page_url = str(response.meta.get("spreadtrace_page") or page_key(_original_url(response)))
+        role = PageRole(response.meta.get("spreadtrace_role", PageRole.LINK))
+        try:
+            async for item in self._page(response, page_url, role):
                 yield item
-            yield self._page_item(page_url, role, "failed", response, "answered from an HTTP cache, not the site")
+        except Exception as exc:  # a page that breaks the parser is recorded as failed, never left queued
+            self.logger.exception("page %s could not be read", page_url)
+            yield self._page_item(page_url, role, PageOutcome.FAILED, response, f"could not be read: {type(exc).__name__}: {exc}")
+
+    async def _page(self, response: Response, page_url: str, role: PageRole) -> AsyncIterator[Any]:
+        known = self.visit.rechecks.get(page_url, {})
+        if "cached" in response.flags:  # only if someone turned the HTTP cache on: still never evidence
+            reason = "answered from an HTTP cache, not the site"
+            for item in self._unchecked(page_url, known, reason):
+                yield item
+            yield self._page_item(page_url, role, PageOutcome.FAILED, response, reason)
             return
         removed = self._removal(response, role)
         if removed is not None:
-            note = f"page removed: {removed}"
-            results = await asyncio.gather(*(self._media_item(m, "image", PageContext(page_url, state="removed", note=note)) for m in sorted(known)))
-            for item in results:
+            context = PageContext(page_url, state=PageState.REMOVED, note=f"page removed: {removed}")
+            for item in await self._media_items((m, "image", context) for m in sorted(known)):
                 yield item
-            yield self._page_item(page_url, role, "removed", response, removed)
+            yield self._page_item(page_url, role, PageOutcome.REMOVED, response, removed)
             return
-        if not isinstance(response, TextResponse):
-            reason = f"not an HTML page ({_content_type(response)})"
+        declared = _header(response, b"Content-Type")
+        content = classify(declared, response.body[:SNIFF_BYTES])
+        if content.is_media:
+            linked_from = str(response.meta.get("spreadtrace_from") or page_url)
+            for item in await self._media_items([(page_url, str(content), PageContext(linked_from))]):
+                yield item
+            yield self._page_item(page_url, role, PageOutcome.MEDIA, response, f"a {content} file, media of {linked_from}")
+            return
+        if content is not Content.PAGE or not isinstance(response, TextResponse):
+            reason = f"neither an HTML page nor media ({media_type(declared) or 'no Content-Type'})"
             self.logger.warning("skipped %s: %s", response.url, reason)
-            yield self._page_item(page_url, role, "failed", response, reason)
+            for item in self._unchecked(page_url, known, reason):
+                yield item
+            yield self._page_item(page_url, role, PageOutcome.SKIPPED, response, reason)
             return
+        async for item in self._html_page(response, page_url, role, known):
+            yield item
+
+    async def _html_page(self, response: TextResponse, page_url: str, role: PageRole, known: dict[str, str | None]) -> AsyncIterator[Any]:
+        assert self.site is not None
         refs = discover_media(response.selector, response.url)
         shown = {ref.url for ref in refs}
         for ref in media_from_selectors(response.selector, response.url, self.site.media):
             if ref.url not in shown:
                 refs.append(ref)
                 shown.add(ref.url)
-        contexts = [(ref, PageContext(page_url, ref.claimed_at, ref.claimed_source)) for ref in refs]
-        gone = [
-            (MediaRef(m, "sighting"), PageContext(page_url, state="gone", note="page is up but no longer shows it"))
-            for m in sorted(known - shown)
-        ]  # fmt: skip
-        for item in await asyncio.gather(*(self._media_item(r.url, r.kind, ctx) for r, ctx in contexts + gone)):
+        media: list[MediaRef] = []
+        for ref in refs:  # a link to "x.jpg" that answered with a page last time is a page: follow it
+            if ref.found_in == _LINKED and self._follows(ref.url) and self.fetcher.known_page(ref.url):
+                if claimed := self.visit.claim(ref.url, PageRole.LINK):
+                    yield self._page_request(claimed, PageRole.LINK, page_url)
+            else:
+                media.append(ref)
+        fetched = await asyncio.gather(*(self.fetcher.fetch(ref.url, ref.kind) for ref in media))
+        shown_bytes: set[str] = set()
+        for ref, outcome in zip(media, fetched, strict=True):
+            if ref.found_in == _LINKED and outcome.result.content is Content.PAGE:
+                if self._follows(ref.url) and (claimed := self.visit.claim(ref.url, PageRole.LINK)):
+                    yield self._page_request(claimed, PageRole.LINK, page_url)
+                continue  # a link to a page, not media shown here
+            item = self._item(ref.url, PageContext(page_url, ref.claimed_at, ref.claimed_source), outcome)
+            shown_bytes.update([item.sha256] if item.sha256 else [])
+            yield item
+        # Copies on record that the page no longer shows, unless it shows their bytes under another URL (a
+        # cache-busting query string that changed): fetched anyway, to say whether the file is still served.
+        gone = [url for url in sorted(set(known) - shown) if known[url] is None or known[url] not in shown_bytes]
+        context = PageContext(page_url, state=PageState.GONE, note="page is up but no longer shows it")
+        for item in await self._media_items((url, "image", context) for url in gone):
             yield item
         outbound: list[tuple[str, str | None]] = []
         page_host = urlsplit(page_url).netloc
         for link in self.links.extract_links(response):
-            if urlsplit(link.url).netloc != page_host:  # spread: where this page points people to
-                outbound.append((link.url, self.registry.site_of(link.url)))
-            if self._follows(link.url):
-                request = self._claim(link.url, "link")
-                if request is not None:
-                    yield request
+            url = page_key(link.url)
+            if url in shown or url == page_url:
+                continue
+            if urlsplit(url).netloc != page_host:  # spread: where this page points people to
+                outbound.append((url, self.registry.site_of(url)))
+            if self._follows(url) and (claimed := self.visit.claim(url, PageRole.LINK)):
+                yield self._page_request(claimed, PageRole.LINK, page_url)
         metadata = page_metadata(response.selector, self.site.metadata)
-        yield self._page_item(page_url, role, "online", response, None, metadata, outbound)
+        yield self._page_item(page_url, role, PageOutcome.ONLINE, response, None, metadata, outbound)
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
-        page_url = request.meta.get("redirect_urls", [request.url])[0]
-        status = None
+        page_url = str(request.meta.get("spreadtrace_page") or page_key(request.url))
+        role = PageRole(request.meta.get("spreadtrace_role", PageRole.LINK))
+        status, outcome = None, PageOutcome.FAILED
         if isinstance(failure.value, HttpError):
             status = failure.value.response.status
             reason = f"HTTP {status}"
+        elif isinstance(failure.value, PrivateAddressRefused):  # our own rules said no: skipped, not failed
+            outcome, reason = PageOutcome.SKIPPED, str(failure.value)
+        elif isinstance(failure.value, IgnoreRequest) and "robots.txt" in str(failure.value):
+            outcome, reason = PageOutcome.SKIPPED, "disallowed by robots.txt"
+        elif isinstance(failure.value, IgnoreRequest):  # a redirect loop, say: the site's failure
+            reason = str(failure.value) or type(failure.value).__name__
         else:
             reason = failure.getErrorMessage() or type(failure.value).__name__
-        self.logger.warning("page %s failed: %s", page_url, reason)
-        yield from self._unchecked(page_url, self._known.get(page_url, set()), f"page check failed: {reason}")
-        yield PageItem(self.site_name, self.visit.id, page_url, request.meta.get("spreadtrace_role", "link"), "failed",
-                       status, None, reason)  # fmt: skip
+        self.logger.warning("page %s %s: %s", page_url, "skipped" if outcome is PageOutcome.SKIPPED else "failed", reason)
+        yield from self._unchecked(page_url, self.visit.rechecks.get(page_url, {}), f"page check failed: {reason}")
+        yield PageItem(self.site_name, self.visit.visit.id, page_url, role, outcome, status, None, reason)
 
-    def _unchecked(self, page_url: str, media_urls: set[str], reason: str) -> Iterator[MediaItem]:
+    def _unchecked(self, page_url: str, media_urls: Iterable[str], reason: str) -> Iterator[MediaItem]:
         """Observations that a check was tried and showed nothing: they change no sighting's status."""
         for media_url in sorted(media_urls):
-            yield MediaItem(self.site_name, media_url, [PageContext(page_url, state="unknown", note=reason)],
-                            error=reason, visit_id=self.visit.id)  # fmt: skip
+            yield MediaItem(self.site_name, media_url, [PageContext(page_url, state=PageState.UNKNOWN, note=reason)],
+                            error=reason, visit_id=self.visit.visit.id)  # fmt: skip
 
-    def _removal(self, response: Response, role: str) -> str | None:
+    def _removal(self, response: Response, role: PageRole) -> str | None:
         """Why this answer means the page was taken down, or None."""
         assert self.site is not None
         if response.status in (404, 410):
             return f"HTTP {response.status}"
         redirects = response.meta.get("redirect_urls")
-        if redirects and role != "start":
+        if redirects and role is not PageRole.START:
             final = urlsplit(response.url)
             if final.path in ("", "/") or response.url in self.site.start_urls or _LOGIN_PATH.search(final.path):
                 return f"redirected to {response.url}"
@@ -276,87 +262,38 @@ class SiteSpider(scrapy.Spider):
         return None
 
     def _page_item(
-        self, url: str, role: str, outcome: str, response: Response, reason: str | None,
+        self, url: str, role: PageRole, outcome: PageOutcome, response: Response, reason: str | None,
         metadata: dict[str, dict[str, str]] | None = None, links: list[tuple[str, str | None]] | None = None,
     ) -> PageItem:  # fmt: skip
-        return PageItem(
-            self.site_name, self.visit.id, url, role, outcome, response.status, response.url, reason, metadata or {},
-            links or [],
-        )  # fmt: skip
+        return PageItem(self.site_name, self.visit.visit.id, url, role, outcome, response.status, response.url, reason,
+                        metadata or {}, links or [])  # fmt: skip
 
     # -- media -------------------------------------------------------------------------------------
 
-    async def _media_item(self, media_url: str, kind: str, page: PageContext) -> MediaItem:
-        result, payload = await self._fetch_once(media_url, kind)
+    async def _media_items(self, wanted: Iterable[tuple[str, str, PageContext]]) -> list[MediaItem]:
+        wanted = list(wanted)
+        fetched = await asyncio.gather(*(self.fetcher.fetch(url, kind) for url, kind, _ in wanted))
+        return [self._item(url, page, outcome) for (url, _, page), outcome in zip(wanted, fetched, strict=True)]
+
+    def _item(self, media_url: str, page: PageContext, fetched: Fetched) -> MediaItem:
+        result = fetched.result
         item = MediaItem(
             self.site_name, media_url, [page], result.status, result.content_type, sha256=result.sha256,
-            error=result.error, visit_id=self.visit.id, etag=result.etag, last_modified=result.last_modified,
+            error=result.error, visit_id=self.visit.visit.id, etag=result.etag, last_modified=result.last_modified,
             size=result.size,
         )  # fmt: skip
-        if isinstance(payload, Path):
-            item.spool_path = payload
-        elif payload is not None:
-            item.body = payload
+        if isinstance(fetched.payload, Path):
+            item.spool_path = fetched.payload
+        elif fetched.payload is not None:
+            item.body = fetched.payload
         return item
 
-    async def _fetch_once(self, media_url: str, kind: str) -> tuple[MediaResult, bytes | Path | None]:
-        """Fetch a media URL once per visit; later pages get the outcome without the bytes (the pipeline
-        records them after the first page's item has been hashed)."""
-        pending = self._media.get(media_url)
-        if pending is not None:
-            self._media.move_to_end(media_url)
-            return await asyncio.shield(pending), None
-        future: asyncio.Future[MediaResult] = asyncio.get_running_loop().create_future()
-        self._media[media_url] = future
-        if len(self._media) > _MEDIA_CACHE_SIZE:
-            self._media.popitem(last=False)
-        try:
-            result, payload = await self._download(media_url, kind)
-        except Exception as exc:  # a bug here must not lose the page's other observations
-            self.logger.exception("fetching %s failed", media_url)
-            result, payload = MediaResult(None, None, None, f"{type(exc).__name__}: {exc}"), None
-        future.set_result(result)
-        return result, payload
 
-    async def _download(self, media_url: str, kind: str) -> tuple[MediaResult, bytes | Path | None]:
-        known = self.store.validators(media_url)
-        headers: dict[str, str] = {}
-        if known is not None and known.sha256 is not None:  # conditional: an unchanged file costs a 304
-            if known.etag:
-                headers["If-None-Match"] = known.etag
-            if known.last_modified:
-                headers["If-Modified-Since"] = known.last_modified
-        video = kind == "video" or (known is not None and (known.content_type or "").startswith("video/"))
-        meta = {
-            "allow_offsite": True, "dont_cache": True, "media_url": media_url, "spreadtrace_spool": video,
-            "download_maxsize": self.video_max_bytes if video else self.media_max_bytes,
-        }  # fmt: skip
-        request = scrapy.Request(media_url, headers=headers, meta=meta, dont_filter=True)
-        assert self.crawler.engine is not None
-        try:
-            response = await self.crawler.engine.download_async(request)
-        except Exception as exc:
-            reason = str(exc) or type(exc).__name__
-            if not isinstance(exc, MediaTooLarge) and ("maxsize" in reason.lower() or "max size" in reason.lower()):
-                reason = f"larger than the {meta['download_maxsize']:,}-byte media cap"
-            self.logger.warning("skipped %s: %s", media_url, reason)
-            return MediaResult(None, None, None, reason), None
-        spooled: Spooled | None = response.meta.get("spreadtrace_spooled")
-        content_type = _content_type(response)
-        if "cached" in response.flags or response.status != 200:
-            if spooled is not None:  # an error page written to disk: not evidence of anything
-                spooled.path.unlink(missing_ok=True)
-            if "cached" in response.flags:
-                return MediaResult(None, None, None, "answered from an HTTP cache, not the site"), None
-            if response.status == 304 and known is not None and known.sha256 is not None:
-                return MediaResult(304, known.content_type, known.sha256, None, known.etag, known.last_modified), None
-            return MediaResult(response.status, content_type, None, f"HTTP {response.status}"), None
-        etag = _header(response, b"ETag")
-        modified = _header(response, b"Last-Modified")
-        if spooled is not None:
-            return MediaResult(200, content_type, spooled.sha256, None, etag, modified, spooled.size), spooled.path
-        body = response.body
-        return MediaResult(200, content_type, hashlib.sha256(body).hexdigest(), None, etag, modified, len(body)), body
+def _component(crawler: Crawler, cls: type[C]) -> C:
+    found = crawler.get_extension(cls)
+    if found is None:
+        raise RuntimeError(f"{cls.__module__}.{cls.__name__} is not enabled: add it to EXTENSIONS")
+    return found
 
 
 def _original_url(response: Response) -> str:
@@ -367,8 +304,3 @@ def _original_url(response: Response) -> str:
 def _header(response: Response, name: bytes) -> str | None:
     value = response.headers.get(name)
     return value.decode("latin-1") if value else None
-
-
-def _content_type(response: Response) -> str | None:
-    value = _header(response, b"Content-Type")
-    return value.split(";")[0].strip() if value else None

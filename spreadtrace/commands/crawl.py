@@ -9,7 +9,7 @@ import click
 from rich.table import Table
 
 from crawler.runner import VisitSummary, run_visits
-from crawler.scheduler import exclusive, site_lock
+from crawler.watcher import exclusive, site_lock
 from crawler.sites import Site
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
@@ -32,16 +32,17 @@ def visit(
         if not distributed:  # one visit of a site at a time, whoever started it (watch, or by hand)
             for site in sites:
                 locks.enter_context(exclusive(site_lock(app.home, site.name), f"a visit of site {site.name!r}"))
-        app.close()  # the crawl's pipeline opens the store itself; writes go through its writer thread
+        app.close()  # the crawl opens its own Tracker over the store
         return run_visits(settings, sites, app.err)
 
 
 def print_summaries(app: App, summaries: Sequence[VisitSummary]) -> None:
-    table = Table("site", "pages", "removed", "failed", "media", "hashed", "unhashable", "sightings", "visit")
+    table = Table("site", "pages", "removed", "failed", "skipped", "media", "hashed", "unhashable", "sightings", "visit")
     for s in summaries:
+        c = s.counts
         ended = s.finish_reason if s.finished or s.finish_reason != "finished" else "finished (others still working)"
-        table.add_row(s.site, str(s.pages), str(s.removed_pages), str(s.failed_pages), str(s.media), str(s.hashed),
-                      str(s.unhashable), str(s.sightings), ended if s.finished else f"{ended}; resumes next run")  # fmt: skip
+        table.add_row(s.site, str(c.pages), str(c.removed_pages), str(c.failed_pages), str(c.skipped_pages), str(c.media),
+                      str(c.hashed), str(c.unhashable), str(c.sightings), ended if s.finished else f"{ended}; resumes next run")  # fmt: skip
     app.out.print(table)
 
 
@@ -70,6 +71,6 @@ def crawl(
     print_summaries(app, summaries)
     # A distributed worker may find nothing left to do; a failed start is still a failure.
     idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
-    if all(s.pages == 0 for s in summaries) and not idle_worker:
+    if all(s.counts.pages == 0 for s in summaries) and not idle_worker:
         app.err.print("error: no page could be fetched from any site", markup=False)
         raise click.exceptions.Exit(ReturnCode.FAILED)

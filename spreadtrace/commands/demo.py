@@ -22,7 +22,7 @@ DEMO_CASE = "demo"
 @click.option("--progress/--no-progress", default=None, help="Live progress display (default: on a terminal).")
 @click.pass_obj
 def demo(app: App, progress: bool | None) -> None:
-    """Start three simulated hosting sites on loopback, open a demo case, crawl, and report.
+    """Start four simulated hosting sites on loopback, open a demo case, crawl, and report.
 
     Uses a fresh temporary home unless --home is given, so your own data is never touched.
     """
@@ -35,7 +35,7 @@ def demo(app: App, progress: bool | None) -> None:
             outcome = add_files(app, DEMO_CASE, [Path(reported)])
         app.out.print(f"case {DEMO_CASE}: {len(outcome.added)} reference(s) registered as hashes", markup=False)
         registry = app.sites()
-        starts = {"board": "/b/", "tube": "/videos/1", "forum": "/forum/"}
+        starts = {"board": "/b/", "tube": "/videos/1", "forum": "/forum/", "wiki": "/wiki/Main_Page"}
         for name, server in world.sites.items():
             registry.add(
                 Site(name, (server.url(starts[name]),), (server.host,), "6h", delay=0.0, allow_private=True), replace=True

@@ -17,8 +17,8 @@ from tracker import build_report
 @click.pass_obj
 def report(app: App, case_id: str, fmt: str) -> None:
     """Report where CASE's material was found, where it appeared first and how it spread."""
-    data = build_report(app.store, case_id)
+    built = build_report(app.store, case_id)
     if fmt == "json":
-        click.echo(json.dumps(data, indent=2))
+        click.echo(json.dumps(built.to_json(), indent=2))
     else:
-        render_report(app.out, data)
+        render_report(app.out, built)

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from crawler.scheduler import Watcher, exclusive
+from crawler.watcher import Watcher, exclusive
 from spreadtrace.app import App
 from spreadtrace.errors import UserError
 

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -167,5 +167,12 @@ MIGRATIONS = (
         content_type TEXT,
         checked_at TEXT NOT NULL
     );
+    """,
+    # 5: the rules moved out of SQL: a sighting's revision for compare-and-set writes, its status time always
+    # set, and observations found by (page, media) to replay a copy's history.
+    """
+    ALTER TABLE sightings ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    UPDATE sightings SET status_at = first_seen WHERE status_at IS NULL;
+    CREATE INDEX observations_pair ON observations(page_url, media_url);
     """,
 )

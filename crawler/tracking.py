@@ -1,0 +1,70 @@
+"""The one Tracker a crawl process records through, handed to every crawler.
+
+The runner builds the Tracker (one store, one copy of every reference index) and puts it in the settings
+every crawler is made from; each component reads it with `tracker_of`. Run on its own (``scrapy crawl
+site``), a crawler gets one from `TrackerExtension`, which opens the store SPREADTRACE_STORE_URI names and
+closes it when the crawl ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Self
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
+from scrapy.settings import BaseSettings
+
+from crawler.config import match_policy
+from tracker import Tracker
+
+TRACKER_SETTING = "_SPREADTRACE_TRACKER"  # not a user setting: set by the runner, or by TrackerExtension
+
+
+class TrackerHandle:
+    """The Tracker as a settings value. Scrapy deep-copies the settings for each crawler; a handle is
+    shared instead, because a copy would be a second store and a second set of indexes."""
+
+    __slots__ = ("tracker",)
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> TrackerHandle:
+        return self
+
+    def __repr__(self) -> str:
+        return "<the crawl's Tracker>"
+
+
+def hand_tracker(settings: BaseSettings, tracker: Tracker) -> None:
+    settings.set(TRACKER_SETTING, TrackerHandle(tracker), priority="cmdline")
+
+
+def tracker_of(crawler: Crawler) -> Tracker:
+    handle = crawler.settings.get(TRACKER_SETTING)
+    if not isinstance(handle, TrackerHandle):
+        raise NotConfigured("no Tracker: crawler.tracking.TrackerExtension is not enabled and none was handed in")
+    return handle.tracker
+
+
+class TrackerExtension:
+    """Opens a Tracker for a crawler that was handed none, and closes it when the engine stops."""
+
+    def __init__(self, tracker: Tracker) -> None:
+        self.tracker = tracker
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if isinstance(crawler.settings.get(TRACKER_SETTING), TrackerHandle):
+            raise NotConfigured  # the runner handed this crawler its Tracker (no reason: Scrapy would warn)
+        uri = crawler.settings.get("SPREADTRACE_STORE_URI")
+        if not uri:
+            raise NotConfigured("SPREADTRACE_STORE_URI is empty")
+        extension = cls(Tracker.open(uri, match_policy(crawler.settings)))
+        hand_tracker(crawler.settings, extension.tracker)  # still open: extensions are built before the freeze
+        crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
+        return extension
+
+    def engine_stopped(self) -> None:
+        self.tracker.close()
