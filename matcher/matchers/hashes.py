@@ -15,10 +15,10 @@ from matcher.signal import Signal
 class HashMatcher:
     """One hash per media (a reference has a few: as is, mirrored), compared at one threshold.
 
-    With an index, the query's hash proposes every reference with a hash within the threshold; the ids in
-    the index are reference ids, as only which reference matched is asked. Without one (dHash, videohash:
-    64 bits that describe a whole picture or video coarsely), the hash is only compared with the
-    candidates other signals propose, and shown beside the decision.
+    With an index (pHash), the query's hash proposes every reference with a hash within the threshold; the
+    ids in the index are reference ids, as only which reference matched is asked. Without one (dHash,
+    videohash), the hash is only compared with the candidates other signals propose and shown beside the
+    decision: the policy never lets it decide, so a reference it alone would find is no candidate at all.
     """
 
     def __init__(self, hasher: SignalType, threshold: int, index: MultiIndex | None) -> None:
