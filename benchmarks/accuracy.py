@@ -26,7 +26,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from crawler.config import default_match_policy
+from crawler.config import default_hash_options, default_match_policy
 from matcher import MatchDecision, Matcher, Verdict, hash_media
 from matcher.image import decode_image
 from simsites.corpus import DISTRACTOR_SAMPLES, encode, generated_image, sample_image
@@ -93,10 +93,10 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=2000)
     args = parser.parse_args()
     console = Console()
-    policy = default_match_policy()
+    policy, options = default_match_policy(), default_hash_options()
 
     references = perception_images() + [(f"skimage/{n}", sample_image(n)) for n in SKIMAGE_REFERENCES]
-    ref_signals = [hash_media(encode(image, "PNG"), reference=True).signals for _, image in references]
+    ref_signals = [hash_media(encode(image, "PNG"), options, reference=True).signals for _, image in references]
     full = Matcher(policy, enumerate(ref_signals))
     hashes_only = Matcher(policy, ((i, [s for s in sig if s.kind != "orb"]) for i, sig in enumerate(ref_signals)))
     ref_pdq = np.stack([raw_pdq(image)[0] for _, image in references])
@@ -108,7 +108,7 @@ def main() -> None:
     def judge(image: Image.Image, data: bytes, truth: int | None, row: str | None) -> None:
         pdq, quality = raw_pdq(image)
         phash = imagehash.phash(image).hash.ravel()
-        signals = hash_media(data).signals
+        signals = hash_media(data, options).signals
         outcomes: list[tuple[set[int], set[int]]] = [
             (set(np.flatnonzero((ref_pdq != pdq).sum(axis=1) <= 31)) if quality >= 50 else set(), set()),
             (set(np.flatnonzero((ref_phash != phash).sum(axis=1) <= 8)), set()),
@@ -132,10 +132,10 @@ def main() -> None:
             data = encode(collage(image, random.Random(index), fillers[index * 3 : index * 3 + 3]))
         else:
             data = next(e for e in edits if e.name == row).bytes_of(image, seed=index)
-        judge(decode_image(data), data, index, row)
+        judge(decode_image(data, max_pixels=options.max_pixels), data, index, row)
     for picture in track(fillers, description="distractors", console=console):
         data = encode(picture)
-        judge(decode_image(data), data, None, None)
+        judge(decode_image(data, max_pixels=options.max_pixels), data, None, None)
 
     rows = [e.name for e in edits] + ["collage 2x2"]
     table = Table(title=f"Recall per edit: {len(references)} references, {len(fillers):,} distractors")

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table
 
 from benchmarks.accuracy import SKIMAGE_REFERENCES, distractor_set, perception_images
-from crawler.config import default_match_policy
+from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, hash_media
 from matcher.media import hash_image
 from simsites.corpus import encode, sample_image
@@ -45,7 +45,7 @@ def _timed(fn: Callable[[], object]) -> float:
 def hashing_table(console: Console) -> Table:
     policy = default_match_policy()
     references = [image for _, image in perception_images()] + [sample_image(n) for n in SKIMAGE_REFERENCES]
-    signals = [hash_media(encode(image, "PNG"), reference=True).signals for image in references]
+    signals = [hash_media(encode(image, "PNG"), default_hash_options(), reference=True).signals for image in references]
     full = Matcher(policy, enumerate(signals))
     hashes_only = Matcher(policy, ((i, [s for s in sig if s.kind != "orb"]) for i, sig in enumerate(signals)))
     images = distractor_set(200)
@@ -55,7 +55,7 @@ def hashing_table(console: Console) -> Table:
         ("raw pdqhash.compute", lambda: [pdqhash.compute(a) for a in arrays]),
         ("hash-only path (trim, PDQ, pHash, dHash, lookup)",
          lambda: [hashes_only.match(hash_image(i, local_features=False)) for i in images]),
-        ("verify path (+ ORB keypoints, voting, RANSAC)", lambda: [full.match(hash_image(i)) for i in images]),
+        ("verify path (+ ORB keypoints, voting, RANSAC)", lambda: [full.match(hash_image(i, local_features=True)) for i in images]),
     ]  # fmt: skip
     rates = [(label, rate(fn, len(images))) for label, fn in paths]
     table = Table(title="Hashing speed, same decoded pictures, one core")

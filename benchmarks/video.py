@@ -20,6 +20,7 @@ Run: make bench-video   (or: .venv/bin/python -m benchmarks.video --distractors 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import resource
 import tempfile
@@ -34,7 +35,7 @@ from rich.progress import track
 from rich.table import Table
 
 from benchmarks.accuracy import SKIMAGE_REFERENCES, perception_images
-from crawler.config import default_match_policy
+from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, Signal, VideoLimits, hash_file
 from matcher.hashers import VideoHasher, VpdqHasher
 from matcher.policy import Verdict
@@ -44,6 +45,7 @@ from simsites.videos import VIDEO_EDITS, Frames, compilation, decode_all, fit, s
 
 SIZE, FPS = (320, 240), 12
 LIMITS = VideoLimits(max_bytes=4 * 1024**3, max_seconds=600, max_frames=7200, max_pixels=50_000_000)
+OPTIONS = dataclasses.replace(default_hash_options(), video=LIMITS)
 VIDEOHASH_MAX, VPDQ_MAX_UNMATCHED = 10, 20
 
 
@@ -111,7 +113,7 @@ def accuracy(console: Console, distractor_count: int) -> Table:
         vpdq_refs: dict[int, Signal] = {}
         videohash_refs: dict[int, Signal] = {}
         for number, (_, path) in enumerate(track(references, description="hashing references", console=console)):
-            signals = hash_file(path, reference=True, video_limits=LIMITS).signals
+            signals = hash_file(path, OPTIONS, reference=True).signals
             matcher.add_reference(number, signals)
             vpdq_refs[number] = next(s for s in signals if s.kind == "vpdq" and s.variant == "original")
             videohash_refs[number] = next(s for s in signals if s.kind == "videohash")
@@ -131,7 +133,7 @@ def accuracy(console: Console, distractor_count: int) -> Table:
         ]
         copies += [(None, path, None) for path in distractor_videos(folder, distractor_count)]
         for row, path, truth in track(copies, description="matching copies", console=console):
-            signals = hash_file(path, video_limits=LIMITS).signals
+            signals = hash_file(path, OPTIONS).signals
             pairs += len(references) - (truth is not None)
             if row is not None and row not in rows:
                 rows.append(row)
@@ -205,8 +207,8 @@ def speed(console: Console) -> Table:
                 seconds = float(stream.duration * stream.time_base)
             runs: list[tuple[str, Callable[[], object]]] = [
                 ("plain PyAV decode of every frame", lambda: plain_decode(path)),
-                ("spreadtrace, crawled (about 1 frame/s)", lambda: hash_file(path, video_limits=LIMITS)),
-                ("spreadtrace, reference (2 frames/s, 3 variants)", lambda: hash_file(path, reference=True, video_limits=LIMITS)),
+                ("spreadtrace, crawled (about 1 frame/s)", lambda: hash_file(path, OPTIONS)),
+                ("spreadtrace, reference (2 frames/s, 3 variants)", lambda: hash_file(path, OPTIONS, reference=True)),
             ]
             timings = [(label, min(_timed(fn) for _ in range(3))) for label, fn in runs]
             base = timings[0][1]
@@ -230,7 +232,7 @@ def _timed(fn: Callable[[], object]) -> float:
 
 def _hash_in_child(path: str, queue: multiprocessing.Queue[tuple[int, int, int]]) -> None:
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the imports' own peak
-    hashes = hash_file(Path(path), video_limits=LIMITS)
+    hashes = hash_file(Path(path), OPTIONS)
     frames = next(s.value for s in hashes.signals if s.kind == "vpdq").count("\n")
     queue.put((before, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, frames))
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from scrapy.settings import BaseSettings, Settings
 
-from matcher import MatchPolicy
-from matcher.video.hashing import VideoLimits
+from matcher import HashOptions, MatchPolicy, VideoLimits
 
 SETTINGS_MODULE = "crawler.settings"
 
@@ -33,9 +32,18 @@ def load_settings(home: Path, overrides: Mapping[str, Any] | None = None) -> Set
 
 def default_match_policy() -> MatchPolicy:
     """The policy crawler/settings.py defines, with no home and no overrides."""
+    return match_policy(_module_settings())
+
+
+def default_hash_options() -> HashOptions:
+    """The hashing options crawler/settings.py defines, with no home and no overrides."""
+    return hash_options(_module_settings())
+
+
+def _module_settings() -> Settings:
     settings = Settings()
     settings.setmodule(SETTINGS_MODULE, priority="project")
-    return match_policy(settings)
+    return settings
 
 
 def match_policy(settings: BaseSettings) -> MatchPolicy:
@@ -53,20 +61,17 @@ def match_policy(settings: BaseSettings) -> MatchPolicy:
     )
 
 
-def hashing_options(settings: BaseSettings) -> dict[str, Any]:
-    """Keyword arguments of `matcher.hash_file` from settings: what a file may cost, what is kept of it."""
-    return {
-        "max_pixels": settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
-        "max_image_bytes": settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
-        "local_features": settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
-        "video_limits": video_limits(settings),
-    }
-
-
-def video_limits(settings: BaseSettings) -> VideoLimits:
-    return VideoLimits(
-        max_bytes=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),
-        max_seconds=settings.getfloat("SPREADTRACE_VIDEO_MAX_SECONDS"),
-        max_frames=settings.getint("SPREADTRACE_VIDEO_MAX_FRAMES"),
-        max_pixels=settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
+def hash_options(settings: BaseSettings) -> HashOptions:
+    """What hashing one file may cost and what is kept of it (`matcher.hash_file`, `matcher.hash_media`)."""
+    max_pixels = settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
+    return HashOptions(
+        max_pixels=max_pixels,
+        max_image_bytes=settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
+        local_features=settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
+        video=VideoLimits(
+            max_bytes=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),
+            max_seconds=settings.getfloat("SPREADTRACE_VIDEO_MAX_SECONDS"),
+            max_frames=settings.getint("SPREADTRACE_VIDEO_MAX_FRAMES"),
+            max_pixels=max_pixels,
+        ),
     )

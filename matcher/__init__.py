@@ -6,12 +6,14 @@ See docs/architecture.md ("matcher").
 from matcher.errors import InvalidSignal, MatcherError, UnhashableContent
 from matcher.matcher import Matcher
 from matcher.media import MediaHashes, hash_file, hash_media, sha256_hex
-from matcher.video.hashing import VideoLimits
+from matcher.options import HashOptions
 from matcher.policy import MatchDecision, MatchPolicy, SignalAgreement, Verdict
 from matcher.signal import ContentKind, Signal
+from matcher.video.hashing import VideoLimits
 
 __all__ = [
     "ContentKind",
+    "HashOptions",
     "InvalidSignal",
     "MatchDecision",
     "MatchPolicy",

@@ -15,15 +15,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from matcher.errors import UnhashableContent
 
-DEFAULT_MAX_PIXELS = 50_000_000
 
-
-def decode_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
     """Return the image in ``data`` as an upright RGB picture.
 
     Raises UnhashableContent for empty, unknown, corrupt or truncated data and for pictures larger than
     ``max_pixels`` (checked from the header, before any pixel is decoded: a decompression bomb costs
-    nothing). Animated images give their first frame.
+    nothing; the setting is SPREADTRACE_IMAGE_MAX_PIXELS). Animated images give their first frame.
     """
     if not data:
         raise UnhashableContent("empty file (0 bytes)")

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 import struct
-from dataclasses import dataclass
-from typing import ClassVar
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, ClassVar
 
 import cv2
 import numpy as np
-from PIL import Image
+from PIL import Image, ImageOps
 
 from matcher.errors import InvalidSignal
 from matcher.signal import Signal
+
+if TYPE_CHECKING:
+    from matcher.picture import Picture
 
 # The picture is shrunk to this longest side first: ORB's own pyramid handles the rest of the scale
 # range, and keypoints on a bounded picture keep extraction time and stored size independent of input.
@@ -108,6 +111,17 @@ class OrbExtractor:
 
     def signal(self, image: Image.Image) -> Signal:
         return Signal(self.name, self.extract(image).to_text(), self.version)
+
+    def signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
+        return []  # keypoints describe parts of the picture, not the whole: they come with the extras
+
+    def extra_signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
+        """Keypoints of the trimmed picture; a reference's also mirrored ("flip_h"): ORB descriptors are
+        not mirror-invariant, and a mirrored crop is as common as a plain one."""
+        found = [self.signal(picture.trimmed)]
+        if reference:
+            found.append(replace(self.signal(ImageOps.mirror(picture.trimmed)), variant="flip_h"))
+        return found
 
 
 def verify(reference: LocalFeatures, query: LocalFeatures, *, ratio: float = 0.8) -> Verification:

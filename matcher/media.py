@@ -2,41 +2,26 @@
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from PIL import Image, ImageOps
+from PIL import Image
 
-from matcher.borders import trim_borders
 from matcher.errors import UnhashableContent
-from matcher.hashers import IMAGE_HASHERS, PdqHasher
-from matcher.image import DEFAULT_MAX_PIXELS, decode_image
-from matcher.local import OrbExtractor
+from matcher.hashers import picture_hashers
+from matcher.image import decode_image
+from matcher.options import HashOptions
+from matcher.picture import Picture
 from matcher.signal import ContentKind, Signal
 from matcher.video.animation import open_animation
-from matcher.video.hashing import VideoHashes, VideoLimits, checked_size, hash_animation, hash_video_file
+from matcher.video.hashing import VideoHashes, checked_size, hash_animation, hash_video_file
 
 logger = logging.getLogger(__name__)
 _PILLOW_VIDEO_FORMATS = frozenset({"MPEG"})
 # JPEG, PNG, GIF, BMP, TIFF (both byte orders)
 _IMAGE_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a", b"BM", b"II*\x00", b"MM\x00*")
-
-_PDQ = PdqHasher()
-_ORB = OrbExtractor()
-
-# Sub-regions of a reference hashed on their own, as (name, left, top, right, bottom) in fractions: a copy
-# cropped by up to about a fifth keeps most of one of these windows, and PDQ of the window meets it.
-REGIONS = (
-    ("c80", 0.1, 0.1, 0.9, 0.9),
-    ("tl80", 0.0, 0.0, 0.8, 0.8),
-    ("tr80", 0.2, 0.0, 1.0, 0.8),
-    ("bl80", 0.0, 0.2, 0.8, 1.0),
-    ("br80", 0.2, 0.2, 1.0, 1.0),
-    ("c64", 0.18, 0.18, 0.82, 0.82),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,25 +42,18 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def hash_media(
-    data: bytes,
-    *,
-    reference: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    local_features: bool = True,
-    video_limits: VideoLimits | None = None,
-) -> MediaHashes:
+def hash_media(data: bytes, options: HashOptions, *, reference: bool = False) -> MediaHashes:
     """Hash image bytes (an animated GIF, APNG or WebP is hashed as a video). Raises UnhashableContent
     with a one-line reason.
 
     ``reference=True`` adds what a reference is indexed under: every orientation, sub-regions, mirrored
-    local features. ``local_features`` adds ORB keypoints (the input of the crop/screenshot check).
+    local features.
     """
     if data and (animation := open_animation(data)) is not None:
-        limits = video_limits or VideoLimits.default(max_pixels)
-        return _video_media(hash_animation(animation, reference=reference, limits=limits), sha256_hex(data), _md5(data), len(data))
-    image = decode_image(data, max_pixels=max_pixels)
-    signals = list(hash_image(image, reference=reference, local_features=local_features))
+        video = hash_animation(animation, reference=reference, limits=options.video)
+        return _video_media(video, sha256_hex(data), _md5(data), len(data))
+    image = decode_image(data, max_pixels=options.max_pixels)
+    signals = hash_image(image, reference=reference, local_features=options.local_features)
     return MediaHashes(
         sha256=sha256_hex(data),
         md5=_md5(data),
@@ -87,25 +65,16 @@ def hash_media(
     )
 
 
-def hash_file(
-    path: Path,
-    *,
-    reference: bool = False,
-    max_pixels: int = DEFAULT_MAX_PIXELS,
-    max_image_bytes: int = 40 * 1024**2,
-    local_features: bool = True,
-    video_limits: VideoLimits | None = None,
-) -> MediaHashes:
+def hash_file(path: Path, options: HashOptions, *, reference: bool = False) -> MediaHashes:
     """Hash a file on disk: a picture is read into memory, a video is streamed. Raises UnhashableContent."""
-    limits = video_limits or VideoLimits.default(max_pixels)
     if is_picture(path):
-        checked_size(path, max_image_bytes, "image")
+        checked_size(path, options.max_image_bytes, "image")
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None
-        return hash_media(data, reference=reference, max_pixels=max_pixels, local_features=local_features, video_limits=limits)
-    video, sha256, md5, size = hash_video_file(path, reference=reference, limits=limits)
+        return hash_media(data, options, reference=reference)
+    video, sha256, md5, size = hash_video_file(path, reference=reference, limits=options.video)
     return _video_media(video, sha256, md5, size)
 
 
@@ -138,35 +107,14 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool = True) -> list[Signal]:
-    """Signals of a decoded, upright RGB picture, hashed with its plain borders trimmed.
+def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool) -> list[Signal]:
+    """Signals of a decoded, upright RGB picture, from every picture hasher (`picture_hashers`).
 
-    When trimming changed the picture, PDQ of the untrimmed picture is kept too ("untrimmed"): a plain
-    edge that belongs to the picture may trim differently after an edit, and then the whole frames meet.
+    Two passes: each hasher's signals of the picture as a whole (borders trimmed), then each hasher's
+    extra signals (PDQ of the untrimmed picture and of sub-regions, ORB keypoints).
     """
-    trimmed = trim_borders(image)
-    small = reduced_gray(trimmed)
-    signals: list[Signal] = []
-    for hasher in IMAGE_HASHERS:
-        source = trimmed if hasher.full_resolution else small
-        signals.extend(hasher.hash_variants(source) if reference else [hasher.hash_image(source)])
-    if trimmed is not image:
-        signals.append(dataclasses.replace(_PDQ.hash_image(image), variant="untrimmed"))
-    if reference:
-        w, h = trimmed.size
-        for name, left, top, right, bottom in REGIONS:
-            window = trimmed.crop((round(left * w), round(top * h), round(right * w), round(bottom * h)))
-            signals.append(dataclasses.replace(_PDQ.hash_image(window), variant=f"region:{name}"))
-    if local_features:
-        signals.append(_ORB.signal(trimmed))
-        if reference:
-            signals.append(dataclasses.replace(_ORB.signal(ImageOps.mirror(trimmed)), variant="flip_h"))
+    picture = Picture(image)
+    hashers = picture_hashers(local_features=local_features)
+    signals = [signal for hasher in hashers for signal in hasher.signals(picture, reference=reference)]
+    signals += [signal for hasher in hashers for signal in hasher.extra_signals(picture, reference=reference)]
     return signals
-
-
-def reduced_gray(image: Image.Image, short_side: int = 128) -> Image.Image:
-    """A grayscale copy shrunk by an integer factor (a cheap box filter) to a short side of at least
-    ``short_side``; pHash and dHash then resize that to 32x32 and 9x8 as they would the original."""
-    gray = image.convert("L")
-    factor = min(gray.size) // short_side
-    return gray.reduce(factor) if factor > 1 else gray

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from matcher.local import Verification
@@ -124,12 +126,11 @@ def orb_confidence(policy: MatchPolicy, inliers: int) -> float:
     return round(0.3 + 0.3 * max(0, inliers - policy.orb_review_inliers) / span, 3)
 
 
-def decide_global(
-    policy: MatchPolicy, reference_id: int, pdq: SignalAgreement, phash: SignalAgreement, dhash: SignalAgreement
-) -> MatchDecision | None:
-    """The decision from global hashes alone; a gray-zone result is returned as needs-review, for the
-    matcher to verify."""
-    signals = (pdq, phash, dhash)
+def decide_global(policy: MatchPolicy, reference_id: int, agreements: Sequence[SignalAgreement]) -> MatchDecision | None:
+    """The decision from global hashes alone (``agreements``: one per whole-picture hash, PDQ and pHash
+    among them); a gray-zone result is returned as needs-review, for the matcher to verify."""
+    signals = tuple(agreements)
+    pdq, phash = _of_kind(signals, "pdq"), _of_kind(signals, "phash")
     if pdq.agreed and pdq.distance is not None:
         confidence = pdq_confidence(pdq.distance, pdq.threshold)
         return MatchDecision(reference_id, Verdict.MATCH, "pdq", pdq.distance, confidence, signals)
@@ -140,3 +141,43 @@ def decide_global(
     if pdq.unusable:
         return MatchDecision(reference_id, Verdict.MATCH, "phash", phash.distance, 0.6, signals)
     return None
+
+
+def orb_agreement(policy: MatchPolicy, check: Verification) -> SignalAgreement:
+    """The geometric check as a signal: its "distance" is the count of consistent keypoints, and it agrees
+    at or above the match threshold (more is closer, unlike a hash distance)."""
+    threshold = policy.orb_match_inliers
+    return SignalAgreement("orb", check.inliers, threshold, check.inliers >= threshold)
+
+
+def confirm(policy: MatchPolicy, decision: MatchDecision, check: Verification) -> MatchDecision:
+    """A gray-zone global decision after its geometric check: a match when the check agrees, else still
+    needs review, now showing the check."""
+    signals = (*decision.signals, orb_agreement(policy, check))
+    if check.inliers < policy.orb_match_inliers:
+        return dataclasses.replace(decision, signals=signals, verification=check)
+    gray_zone = policy.pdq_corroborated_max_distance
+    confidence = max(orb_confidence(policy, check.inliers), pdq_confidence(decision.distance, gray_zone))
+    return MatchDecision(
+        decision.reference_id, Verdict.MATCH, f"{decision.decided_by}+orb", decision.distance, confidence,
+        signals, check,
+    )  # fmt: skip
+
+
+def decide_local(
+    policy: MatchPolicy, reference_id: int, agreements: Sequence[SignalAgreement], check: Verification
+) -> MatchDecision | None:
+    """The decision from local features, for a candidate the global hashes did not decide; ``agreements``
+    are the global hashes' comparisons, shown beside the check (PDQ's distance is the decision's, when
+    there is one)."""
+    if check.inliers < policy.orb_review_inliers:
+        return None
+    signals = (*agreements, orb_agreement(policy, check))
+    pdq = _of_kind(signals, "pdq")
+    verdict = Verdict.MATCH if check.inliers >= policy.orb_match_inliers else Verdict.NEEDS_REVIEW
+    distance = pdq.distance if pdq.distance is not None else check.inliers
+    return MatchDecision(reference_id, verdict, "orb", distance, orb_confidence(policy, check.inliers), signals, check)
+
+
+def _of_kind(agreements: Sequence[SignalAgreement], kind: str) -> SignalAgreement:
+    return next(a for a in agreements if a.kind == kind)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import os
 from functools import cached_property
 from pathlib import Path
-from typing import Any
 
 import platformdirs
 from rich.console import Console
 from scrapy.settings import Settings
 
-from crawler.config import hashing_options, load_settings, match_policy
+from crawler.config import hash_options, load_settings, match_policy
 from crawler.sites import SiteRegistry
+from matcher import HashOptions
 from tracker import Store, Tracker, open_store
 
 
@@ -40,8 +40,9 @@ class App:
     def tracker(self) -> Tracker:
         return Tracker(self.store, match_policy(self.settings))
 
-    def hashing_options(self) -> dict[str, Any]:
-        return hashing_options(self.settings)
+    @cached_property
+    def hash_options(self) -> HashOptions:
+        return hash_options(self.settings)
 
     def sites(self) -> SiteRegistry:
         return SiteRegistry.load(Path(self.settings["SPREADTRACE_SITES_FILE"]))

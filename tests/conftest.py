@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from crawler.config import default_match_policy
-from matcher import MatchPolicy
+from crawler.config import default_hash_options, default_match_policy
+from matcher import HashOptions, MatchPolicy
 from simsites import SimulatedWorld, running_world
 from simsites.corpus import encode, sample_image
 from spreadtrace.cli import main
@@ -52,6 +52,12 @@ def home(tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def policy() -> MatchPolicy:
     return default_match_policy()
+
+
+@pytest.fixture(scope="session")
+def hash_options() -> HashOptions:
+    """What hashing may cost and keep: crawler/settings.py's defaults, as a crawl without overrides uses."""
+    return default_hash_options()
 
 
 @pytest.fixture(scope="session")

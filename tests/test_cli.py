@@ -108,11 +108,11 @@ def test_settings_override_must_be_name_equals_value(run_cli):
     assert result.code == ReturnCode.USER_ERROR and "NAME=VALUE" in result.err
 
 
-def test_hash_lists_import_export_round_trip_and_exports_are_audited(run_cli, tmp_path):
+def test_hash_lists_import_export_round_trip_and_exports_are_audited(run_cli, tmp_path, hash_options):
     from matcher import hash_media
     from tracker import open_store
 
-    pdq = next(s for s in hash_media(encode(sample_image("rocket"), "PNG")).signals if s.kind == "pdq")
+    pdq = next(s for s in hash_media(encode(sample_image("rocket"), "PNG"), hash_options).signals if s.kind == "pdq")
     hashes = tmp_path / "partner.txt"
     hashes.write_text(f"# shared by a partner\n{pdq.value},100\nnot-a-hash\n{'0' * 63}\n")
     refused = run_cli("case", "import-hashes", "shared", str(hashes))

@@ -2,6 +2,8 @@ from __future__ import annotations
 
 import pytest
 
+import dataclasses
+
 from matcher import InvalidSignal, Signal, hash_media
 from matcher.hashers import IMAGE_HASHERS, Hasher, PdqHasher, hasher_for
 from simsites.corpus import encode, sample_image
@@ -44,8 +46,8 @@ class TestEveryHasher(HasherContract):
         self.hasher = hasher
 
 
-def test_pinned_hashes_of_a_sample_photograph():
-    hashes = hash_media(encode(sample_image("coffee"), "PNG"))
+def test_pinned_hashes_of_a_sample_photograph(hash_options):
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"), hash_options)
     values = {s.kind: s.value for s in hashes.signals if s.kind != "orb"}
     assert values == {"pdq": COFFEE_PDQ, "phash": COFFEE_PHASH, "dhash": COFFEE_DHASH}
     assert next(s.quality for s in hashes.signals if s.kind == "pdq") == 100
@@ -60,8 +62,8 @@ def test_pdq_hex_is_threatexchanges_bit_order():
     assert PdqHasher().hash_image(sample_image("coffee")).value == as_threatexchange_writes_it
 
 
-def test_reference_hashes_carry_every_orientation():
-    hashes = hash_media(encode(sample_image("coffee"), "PNG"), reference=True)
+def test_reference_hashes_carry_every_orientation(hash_options):
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"), hash_options, reference=True)
     variants = {(s.kind, s.variant) for s in hashes.signals}
     assert ("pdq", "flip_h") in variants and ("pdq", "rot90") in variants and ("phash", "flip_h") in variants
     assert ("dhash", "flip_h") in variants and ("orb", "flip_h") in variants
@@ -69,15 +71,31 @@ def test_reference_hashes_carry_every_orientation():
     assert len(pdq_variants) == 8 + 6 and sum(v.startswith("region:") for v in pdq_variants) == 6
 
 
-def test_local_features_are_optional_and_round_trip():
+def test_signals_keep_their_order_whole_picture_hashes_first(hash_options):
+    """Stored signals have always come in this order: each hasher's whole-picture hashes, then the extras."""
+    from PIL import ImageOps
+
+    padded = ImageOps.expand(sample_image("coffee"), border=60, fill=(255, 255, 255))
+    crawled = [(s.kind, s.variant) for s in hash_media(encode(padded, "PNG"), hash_options).signals]
+    assert crawled == [("pdq", "original"), ("phash", "original"), ("dhash", "original"), ("pdq", "untrimmed"), ("orb", "original")]
+    reference = [(s.kind, s.variant) for s in hash_media(encode(padded, "PNG"), hash_options, reference=True).signals]
+    assert reference == [
+        *(("pdq", v) for v in ("original", "rot90", "rot180", "rot270", "flip_v", "flip_h", "rot90_flip_v", "rot90_flip_h")),
+        ("phash", "original"), ("phash", "flip_h"), ("dhash", "original"), ("dhash", "flip_h"), ("pdq", "untrimmed"),
+        *(("pdq", f"region:{r}") for r in ("c80", "tl80", "tr80", "bl80", "br80", "c64")),
+        ("orb", "original"), ("orb", "flip_h"),
+    ]  # fmt: skip
+
+
+def test_local_features_are_optional_and_round_trip(hash_options):
     from matcher.local import LocalFeatures
 
-    hashes = hash_media(encode(sample_image("coffee"), "PNG"))
+    hashes = hash_media(encode(sample_image("coffee"), "PNG"), hash_options)
     orb = next(s for s in hashes.signals if s.kind == "orb")
     features = LocalFeatures.from_text(orb.value)
     assert 100 < len(features) <= 800 and features.descriptors.shape == (len(features), 32)
     assert LocalFeatures.from_text(features.to_text()).descriptors.tobytes() == features.descriptors.tobytes()
-    assert not any(s.kind == "orb" for s in hash_media(encode(sample_image("coffee")), local_features=False).signals)
+    assert not any(s.kind == "orb" for s in hash_media(encode(sample_image("coffee")), dataclasses.replace(hash_options, local_features=False)).signals)
     with pytest.raises(InvalidSignal, match="orb features"):
         LocalFeatures.from_text(orb.value[:-8])
 

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from crawler.config import default_hash_options
 from matcher.hashers.vpdq import frames_from_text
 from matcher import UnhashableContent, hash_media
 from matcher.image import decode_image
@@ -15,8 +16,11 @@ from simsites.world import _bomb_png
 from tests.conftest import jpeg_bytes, png_bytes
 
 
+OPTIONS = default_hash_options()
+
+
 def pdq(data: bytes) -> str:
-    return next(s.value for s in hash_media(data).signals if s.kind == "pdq")
+    return next(s.value for s in hash_media(data, OPTIONS).signals if s.kind == "pdq")
 
 
 def distance(a: str, b: str) -> int:
@@ -36,13 +40,13 @@ def distance(a: str, b: str) -> int:
 )
 def test_unhashable_inputs_give_a_reason(data, reason):
     with pytest.raises(UnhashableContent, match=reason):
-        hash_media(data)
+        hash_media(data, OPTIONS)
 
 
 def test_truncated_jpeg_is_unhashable(coffee):
     data = jpeg_bytes(coffee)
     with pytest.raises(UnhashableContent, match="truncated"):
-        hash_media(data[: len(data) // 2])
+        hash_media(data[: len(data) // 2], OPTIONS)
 
 
 def test_exif_orientation_is_applied(coffee):
@@ -60,7 +64,7 @@ def test_transparency_is_flattened_onto_white(coffee):
     alpha[:, : coffee.width // 4] = 0  # a transparent strip whose hidden pixels are the photo
     rgba.putalpha(Image.fromarray(alpha))
     flattened = Image.alpha_composite(Image.new("RGBA", coffee.size, "white"), rgba).convert("RGB")
-    assert decode_image(png_bytes(rgba)).tobytes() == flattened.tobytes()
+    assert decode_image(png_bytes(rgba), max_pixels=OPTIONS.max_pixels).tobytes() == flattened.tobytes()
 
 
 def test_cmyk_16bit_and_palette_alpha_decode_to_rgb(coffee):
@@ -70,19 +74,19 @@ def test_cmyk_16bit_and_palette_alpha_decode_to_rgb(coffee):
 
     gray16 = Image.fromarray(np.asarray(coffee.convert("L"), dtype=np.uint16) * 257)
     assert gray16.mode.startswith("I;16")
-    decoded = decode_image(png_bytes(gray16))
+    decoded = decode_image(png_bytes(gray16), max_pixels=OPTIONS.max_pixels)
     assert decoded.mode == "RGB" and 50 < np.asarray(decoded).mean() < 200  # scaled, not clipped to white
 
     palette = coffee.convert("P", palette=Image.Palette.ADAPTIVE)
     palette.info["transparency"] = 0
-    assert decode_image(png_bytes(palette)).mode == "RGB"
+    assert decode_image(png_bytes(palette), max_pixels=OPTIONS.max_pixels).mode == "RGB"
 
 
 def test_an_animated_gif_is_hashed_as_a_short_video(coffee):
     frames = [coffee.convert("P"), coffee.transpose(Image.Transpose.FLIP_TOP_BOTTOM).convert("P")]
     buffer = io.BytesIO()
     frames[0].save(buffer, "GIF", save_all=True, append_images=frames[1:], duration=[400, 100])
-    hashes = hash_media(buffer.getvalue())
+    hashes = hash_media(buffer.getvalue(), OPTIONS)
     assert hashes.kind == "video" and hashes.duration == 0.5
     sampled = frames_from_text(next(s.value for s in hashes.signals if s.kind == "vpdq"))
     assert [(f.number, f.timestamp) for f in sampled] == [(0, 0.0), (1, 0.4)]  # timed by each frame's delay

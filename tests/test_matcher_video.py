@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 
@@ -7,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from crawler.config import default_match_policy
+from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, UnhashableContent, VideoLimits, hash_file
 from matcher.hashers.vpdq import VpdqHasher, frames_from_text, frames_to_text
 from matcher.hashlist import parse_hash_list
@@ -16,6 +17,7 @@ from simsites.corpus import generated_image, sample_image
 from simsites.videos import camera_move, compilation, decode_all, fit, slideshow, write_video
 
 LIMITS = VideoLimits(max_bytes=50 * 1024**2, max_seconds=60, max_frames=7200, max_pixels=50_000_000)
+OPTIONS = dataclasses.replace(default_hash_options(), video=LIMITS)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +32,7 @@ def reference_video(tmp_path_factory):
 @pytest.fixture(scope="module")
 def matcher(reference_video):
     matcher = Matcher(default_match_policy())
-    matcher.add_reference(1, hash_file(reference_video, reference=True, video_limits=LIMITS).signals)
+    matcher.add_reference(1, hash_file(reference_video, OPTIONS, reference=True).signals)
     return matcher
 
 
@@ -66,7 +68,7 @@ def test_a_long_gop_video_sampled_sparsely_is_sought_not_decoded_through(tmp_pat
 
 
 def test_a_reference_keeps_frames_as_found_mirrored_and_cropped_and_a_videohash(reference_video):
-    hashes = hash_file(reference_video, reference=True, video_limits=LIMITS)
+    hashes = hash_file(reference_video, OPTIONS, reference=True)
     assert hashes.kind == "video" and (hashes.width, hashes.height) == (320, 240)
     assert hashes.duration == pytest.approx(12.0, abs=0.1)
     kinds = sorted((s.kind, s.variant) for s in hashes.signals)
@@ -82,7 +84,7 @@ def test_a_clip_inside_a_compilation_is_found_with_its_time_in_both_videos(tmp_p
     fillers = [list(camera_move(generated_image(seed, (320, 240)), 6.0, 12, (256, 144), seed)) for seed in (11, 12)]
     path = tmp_path / "compilation.mp4"
     write_video(path, compilation(clip, fillers, at=1), 12)
-    decisions = matcher.match(hash_file(path, video_limits=LIMITS).signals)
+    decisions = matcher.match(hash_file(path, OPTIONS).signals)
     assert len(decisions) == 1
     decision = decisions[0]
     assert decision.decided_by == "vpdq+align" and decision.verdict == "match"
@@ -98,25 +100,25 @@ def test_a_mirrored_sped_up_copy_matches_through_the_mirrored_frames(tmp_path, r
     faster = [np.ascontiguousarray(frames[round(i * 1.25)][:, ::-1]) for i in range(int(len(frames) / 1.25))]
     path = tmp_path / "mirrored-faster.mp4"
     write_video(path, faster, fps, crf=32)
-    (decision,) = matcher.match(hash_file(path, video_limits=LIMITS).signals)
+    (decision,) = matcher.match(hash_file(path, OPTIONS).signals)
     assert decision.signals[0].variant == "flip_h"
     assert decision.segments[0].speed == pytest.approx(1.25, abs=0.05)
 
 
-def test_unrelated_video_and_a_still_of_the_reference(tmp_path, reference_video, matcher):
+def test_unrelated_video_and_a_still_of_the_reference(tmp_path, reference_video, matcher, hash_options):
     path = tmp_path / "other.mp4"
     write_video(path, slideshow([generated_image(s, (320, 240)) for s in (21, 22)], 4.0, 12, (320, 240)), 12)
-    assert matcher.match(hash_file(path, video_limits=LIMITS).signals) == []
+    assert matcher.match(hash_file(path, OPTIONS).signals) == []
     frames, _ = decode_all(reference_video)
     still = tmp_path / "thumbnail.jpg"
     Image.fromarray(frames[99]).save(still, quality=75)  # a tube site's thumbnail: the frame at 8.25 s
-    (decision,) = matcher.match(hash_file(still).signals)
+    (decision,) = matcher.match(hash_file(still, hash_options).signals)
     assert decision.decided_by == "vpdq-frame"
     assert decision.segments[0].reference_start == pytest.approx(99 / 12, abs=0.2)
 
 
 def test_vpdq_text_round_trips_and_imports_as_one_video(reference_video):
-    signal = next(s for s in hash_file(reference_video, video_limits=LIMITS).signals if s.kind == "vpdq")
+    signal = next(s for s in hash_file(reference_video, OPTIONS).signals if s.kind == "vpdq")
     first = signal.value.splitlines()[0].split(",")
     assert len(first) == 4 and first[0] == "0" and len(first[2]) == 64 and first[3] == "0.000"  # vPDQ's own layout
     assert frames_to_text(frames_from_text(signal.value)) == signal.value
@@ -131,7 +133,7 @@ def _bad(tmp_path, name, data):
     path = tmp_path / name
     path.write_bytes(data)
     with pytest.raises(UnhashableContent) as caught:
-        hash_file(path, video_limits=LIMITS)
+        hash_file(path, OPTIONS)
     return str(caught.value)
 
 
@@ -147,7 +149,7 @@ def test_bad_videos_get_a_one_line_reason(tmp_path, reference_video):
     with huge.open("wb") as sparse:  # 4 GB without writing 4 GB
         sparse.truncate(4 * 1024**3)
     with pytest.raises(UnhashableContent, match=r"4,294,967,296 bytes, over the 52,428,800-byte video cap"):
-        hash_file(huge, video_limits=LIMITS)
+        hash_file(huge, OPTIONS)
     for reason in (_bad(tmp_path, n, d) for n, d in (("empty.mp4", b""), ("noise.mp4", os.urandom(64)))):
         assert "\n" not in reason
 
@@ -158,7 +160,7 @@ def test_a_truncated_video_keeps_the_frames_before_the_damage(tmp_path, referenc
     write_video(path, camera_move(sample_image("coffee"), 6.0, 12, (320, 240)), 12, container="matroska")
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])  # Matroska streams: the first half still plays
-    hashes = hash_file(path, video_limits=LIMITS)
+    hashes = hash_file(path, OPTIONS)
     frames = frames_from_text(next(s.value for s in hashes.signals if s.kind == "vpdq"))
     assert 0 < frames[-1].timestamp < 6.0
     assert len(data) > 0
@@ -169,19 +171,19 @@ def test_absurd_frame_size_and_rate_are_refused_from_the_header(tmp_path):
     write_video(small, camera_move(generated_image(5, (320, 240)), 1.0, 10, (64, 48)), 10)
     tiny = VideoLimits(max_bytes=LIMITS.max_bytes, max_seconds=60, max_frames=100, max_pixels=1000)
     with pytest.raises(UnhashableContent, match=r"video frames too large \(64x48, over 1,000 pixels\)"):
-        hash_file(small, video_limits=tiny)
+        hash_file(small, dataclasses.replace(OPTIONS, video=tiny))
     fast = tmp_path / "fast.mkv"
     write_video(fast, camera_move(generated_image(6, (320, 240)), 0.01, 5000, (64, 48)), 5000, codec="mpeg4", container="matroska")
     with pytest.raises(UnhashableContent, match="implausible frame rate"):
-        hash_file(fast, video_limits=LIMITS)
+        hash_file(fast, OPTIONS)
 
 
-def test_apng_and_animated_webp_are_hashed_as_video(tmp_path):
+def test_apng_and_animated_webp_are_hashed_as_video(tmp_path, hash_options):
     frames = [generated_image(seed, (160, 120)) for seed in (31, 32, 33)]
     for fmt, name in (("PNG", "a.apng"), ("WEBP", "a.webp")):
         path = tmp_path / name
         frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=500, loop=0)
-        hashes = hash_file(path)
+        hashes = hash_file(path, hash_options)
         assert hashes.kind == "video", name
         sampled = frames_from_text(next(s.value for s in hashes.signals if s.kind == "vpdq"))
         assert [f.timestamp for f in sampled] == [0.0, 0.5, 1.0], name
@@ -203,7 +205,7 @@ def _write_tone(path) -> None:
 
 def test_videohash_survives_reencoding_and_differs_for_other_video(tmp_path, reference_video):
     def videohash(path):
-        return next(s.value for s in hash_file(path, video_limits=LIMITS).signals if s.kind == "videohash")
+        return next(s.value for s in hash_file(path, OPTIONS).signals if s.kind == "videohash")
 
     frames, fps = decode_all(reference_video)
     reencoded, other = tmp_path / "crf40.mp4", tmp_path / "other.mp4"

@@ -22,13 +22,13 @@ def store(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def reference_hashes():
-    return hash_media(encode(sample_image("rocket"), "PNG"), reference=True)
+def reference_hashes(hash_options):
+    return hash_media(encode(sample_image("rocket"), "PNG"), hash_options, reference=True)
 
 
 @pytest.fixture(scope="module")
-def copy_hashes():
-    return hash_media(TRANSFORMS["reencoded"].apply(sample_image("rocket"))[0])
+def copy_hashes(hash_options):
+    return hash_media(TRANSFORMS["reencoded"].apply(sample_image("rocket"))[0], hash_options)
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.python.threadpool import ThreadPool
 
-from crawler.config import hashing_options
+from crawler.config import hash_options
 from crawler.items import MediaItem, PageItem
 from crawler.tracking import tracker_of
 from matcher import MediaHashes, UnhashableContent, hash_file, hash_media
@@ -34,7 +34,7 @@ class RecordPipeline:
     def __init__(self, crawler: Crawler, tracker: Tracker) -> None:
         self.crawler = crawler
         self.tracker = tracker
-        self.hashing = hashing_options(crawler.settings)
+        self.hashing = hash_options(crawler.settings)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
         self._waiting: dict[str, list[MediaItem]] = {}  # SHA-256 -> items whose bytes another item carries
         self._sightings: set[int] = set()  # seen this visit: a copy shown under two URLs is counted once
@@ -150,13 +150,8 @@ class RecordPipeline:
 
     def _hash(self, body: bytes | Path) -> MediaHashes:
         if isinstance(body, Path):
-            return hash_file(body, **self.hashing)
-        return hash_media(
-            body,
-            max_pixels=self.hashing["max_pixels"],
-            local_features=self.hashing["local_features"],
-            video_limits=self.hashing["video_limits"],
-        )
+            return hash_file(body, self.hashing)
+        return hash_media(body, self.hashing)
 
 
 __all__ = ["RecordPipeline"]

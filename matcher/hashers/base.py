@@ -1,12 +1,15 @@
-"""The interface every hash algorithm implements, in the shape of ThreatExchange's SignalType."""
+"""The interfaces hash algorithms implement: values (in the shape of ThreatExchange's SignalType) and pictures."""
 
 from __future__ import annotations
 
-from typing import ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 from PIL import Image
 
 from matcher.signal import ContentKind, Signal
+
+if TYPE_CHECKING:
+    from matcher.picture import Picture
 
 
 class SignalType(Protocol):
@@ -25,23 +28,30 @@ class SignalType(Protocol):
     def distance(self, a: str, b: str) -> int: ...
 
 
-class Hasher(SignalType, Protocol):
+class PictureHasher(Protocol):
+    """Something that makes signals of a picture: the image hashers below, and ORB keypoints.
+
+    `matcher.media.hash_image` asks every picture hasher in two passes: first each one's ``signals`` (the
+    trimmed picture as a whole), then each one's ``extra_signals`` (other views of it: the untrimmed
+    picture, sub-regions, keypoints). Two passes keep the order signals have always been stored in.
+    ``reference=True`` asks for everything a reference is indexed under as well (orientations, regions,
+    mirrored keypoints), so that each crawled file is hashed once, as found.
+    """
+
+    def signals(self, picture: Picture, *, reference: bool) -> list[Signal]: ...
+
+    def extra_signals(self, picture: Picture, *, reference: bool) -> list[Signal]: ...
+
+
+class Hasher(SignalType, PictureHasher, Protocol):
     """A picture hash algorithm: one small class each (PDQ, pHash, dHash).
 
     Thresholds are not class attributes: they come from settings or the case (see `MatchPolicy`), so that
     nobody tunes a match threshold by editing a keyword default.
     """
 
-    # False: the hasher shrinks to a few dozen pixels anyway, so it is given a grayscale copy already
-    # reduced (by an integer factor, to a short side of at least 128) instead of the full picture.
-    full_resolution: ClassVar[bool]
-
     def hash_image(self, image: Image.Image) -> Signal:
         """Hash an upright RGB picture; raises UnhashableContent."""
-        ...
-
-    def hash_variants(self, image: Image.Image) -> list[Signal]:
-        """Hashes of the picture in each orientation worth indexing for a reference."""
         ...
 
 

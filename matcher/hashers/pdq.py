@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from dataclasses import replace
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 import pdqhash
@@ -11,8 +12,22 @@ from PIL import Image
 from matcher.hashers.base import hex_distance, validate_hex
 from matcher.signal import ContentKind, Signal
 
+if TYPE_CHECKING:
+    from matcher.picture import Picture
+
 # Order of the hashes pdqhash.compute_dihedral returns (its README).
 DIHEDRAL_VARIANTS = ("original", "rot90", "rot180", "rot270", "flip_v", "flip_h", "rot90_flip_v", "rot90_flip_h")
+
+# Sub-regions of a reference hashed on their own, as (name, left, top, right, bottom) in fractions: a copy
+# cropped by up to about a fifth keeps most of one of these windows, and PDQ of the window meets it.
+REGIONS = (
+    ("c80", 0.1, 0.1, 0.9, 0.9),
+    ("tl80", 0.0, 0.0, 0.8, 0.8),
+    ("tr80", 0.2, 0.0, 1.0, 0.8),
+    ("bl80", 0.0, 0.2, 0.8, 1.0),
+    ("br80", 0.2, 0.2, 1.0, 1.0),
+    ("c64", 0.18, 0.18, 0.82, 0.82),
+)
 
 
 def bits_to_hex(bits: np.ndarray) -> str:
@@ -25,14 +40,13 @@ class PdqHasher:
 
     Why hash references in all eight dihedral orientations: PDQ is not mirror- or rotation-invariant, but
     the dihedral hashes come from one DCT almost for free, and hashing the *reference* that way lets every
-    crawled file be hashed once, as found.
+    crawled file be hashed once, as found. For the same reason a reference is also hashed in REGIONS.
     """
 
     name: ClassVar[str] = "pdq"
     version: ClassVar[int] = 1
     bits: ClassVar[int] = 256
     content_kind: ClassVar[ContentKind] = ContentKind.IMAGE
-    full_resolution: ClassVar[bool] = True
     examples: ClassVar[tuple[str, ...]] = (
         "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22",
         "0000000000000000000000000000000000000000000000000000000000000000",
@@ -48,6 +62,23 @@ class PdqHasher:
             Signal(self.name, bits_to_hex(vector), self.version, int(quality), variant)
             for variant, vector in zip(DIHEDRAL_VARIANTS, vectors, strict=True)
         ]
+
+    def signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
+        return self.hash_variants(picture.trimmed) if reference else [self.hash_image(picture.trimmed)]
+
+    def extra_signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
+        """PDQ of the untrimmed picture when trimming changed it ("untrimmed"): a plain edge that belongs
+        to the picture may trim differently after an edit, and then the whole frames meet. A reference
+        adds PDQ of each of its REGIONS ("region:c80", ...)."""
+        extra = []
+        if picture.trimmed is not picture.image:
+            extra.append(replace(self.hash_image(picture.image), variant="untrimmed"))
+        if reference:
+            w, h = picture.trimmed.size
+            for name, left, top, right, bottom in REGIONS:
+                window = picture.trimmed.crop((round(left * w), round(top * h), round(right * w), round(bottom * h)))
+                extra.append(replace(self.hash_image(window), variant=f"region:{name}"))
+        return extra
 
     def validate(self, value: str) -> str:
         return validate_hex(self.name, self.bits, value)

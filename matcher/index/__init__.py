@@ -1,5 +1,7 @@
-"""Match indexes: hash -> the entries within a Hamming distance."""
+"""Match indexes: binary rows -> the ids near a query (`MatchIndex`), one interface, two implementations."""
 
-from matcher.index.linear import IndexMatch, LinearIndex
+from matcher.index.base import MatchIndex
+from matcher.index.descriptors import DescriptorIndex
+from matcher.index.multi import MultiIndex
 
-__all__ = ["IndexMatch", "LinearIndex"]
+__all__ = ["DescriptorIndex", "MatchIndex", "MultiIndex"]

@@ -37,7 +37,7 @@ MAX_FRAME_RATE = 1000
 
 @dataclass(frozen=True, slots=True)
 class SamplingPlan:
-    """How densely to sample, and what one file may cost. Built from settings (`video_limits`)."""
+    """How densely to sample, and what one file may cost. Built from settings (`VideoLimits.plan`)."""
 
     interval: float  # seconds between samples, for a video long enough
     min_samples: int  # a shorter video is sampled more densely, down to every frame, to get this many

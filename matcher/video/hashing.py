@@ -36,17 +36,13 @@ _READ_CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class VideoLimits:
-    """What one video may cost (from settings): file size, decode time, samples, frame size."""
+    """What one video may cost (from settings, through `HashOptions`): file size, decode time, samples,
+    frame size."""
 
     max_bytes: int
     max_seconds: float
     max_frames: int
     max_pixels: int
-
-    @classmethod
-    def default(cls, max_pixels: int) -> VideoLimits:
-        """The shipped defaults (crawler/settings.py), for callers without settings."""
-        return cls(max_bytes=2 * 1024**3, max_seconds=600.0, max_frames=7200, max_pixels=max_pixels)
 
     def plan(self, *, reference: bool) -> SamplingPlan:
         interval, least = (REFERENCE_INTERVAL, REFERENCE_MIN_SAMPLES) if reference else (CRAWLED_INTERVAL, CRAWLED_MIN_SAMPLES)

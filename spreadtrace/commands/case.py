@@ -43,7 +43,7 @@ def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
             try:
                 if problem:
                     raise UnhashableContent(problem)
-                hashes = hash_file(path, reference=True, **app.hashing_options())
+                hashes = hash_file(path, app.hash_options, reference=True)
             except UnhashableContent as exc:
                 app.err.print(f"error: {path}: {exc}", markup=False, highlight=False)
                 outcome.skipped += 1

@@ -20,7 +20,7 @@ def scan_file(app: App, references: dict[int, Reference], path: Path, problem: s
     try:
         if problem:
             raise UnhashableContent(problem)
-        hashes = hash_file(path, **app.hashing_options())
+        hashes = hash_file(path, app.hash_options)
     except UnhashableContent as exc:
         return {"path": str(path), "error": str(exc), "matches": []}
     matches = [
