@@ -18,7 +18,7 @@ from typing import Self
 
 import scrapy
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
+from scrapy.http import Response
 
 from crawler.content import SNIFF_BYTES, Content, classify, media_type
 from crawler.errors import MediaTooLarge
@@ -49,11 +49,10 @@ class MediaResult:
 @dataclass(frozen=True, slots=True)
 class Fetched:
     """A fetch's result, with the bytes (in memory, or a spooled file the consumer deletes) for the one
-    caller that downloaded them, and the response when the URL turned out to be an HTML page."""
+    caller that downloaded them."""
 
     result: MediaResult
     payload: bytes | Path | None = None
-    page: TextResponse | None = None
 
 
 class MediaFetcher:
@@ -142,9 +141,8 @@ class MediaFetcher:
                              len(body), content)  # fmt: skip
         if content.is_media:
             return Fetched(result, body)
-        if content is Content.PAGE and isinstance(response, TextResponse):
+        if content is Content.PAGE:  # remembered, so the next visit follows a link to it as a page at once
             self.tracker.visits.remember(Validators(url, etag, modified, None, 200, content_type, utc_now()))
-            return Fetched(_refused(result), page=response)
         return Fetched(_refused(result))
 
 

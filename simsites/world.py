@@ -227,9 +227,18 @@ class SimulatedWorld:
                 f'<p>originally on <a href="{self.board.url("/b/thread/2")}">the board</a> and '
                 f'<a href="{self.tube.url(f"/watch/{topic + 2}")}">this video</a></p>'
             )
+            if topic == 1:  # an attachment behind a link with no file extension: media, known by its answer
+                links += f'<p><a href="{self._attachment(site, page)}">coffee.jpg</a> (attachment, 1 download)</p>'
             site.resources[page] = _html(f"Topic {topic}", _board_posts(site, posts) + links)
         index = "".join(f'<a href="/forum/topic/{t}">Topic {t}</a>' for t in range(1, topics + 1))
         site.resources["/forum/"] = _html("Forum", index)
+
+    def _attachment(self, site: SiteServer, page: str) -> str:
+        data, _ = TRANSFORMS["reencoded"].apply(self._originals["coffee"])
+        path = "/forum/attachment/1"
+        site.resources[path] = Resource(data, "image/jpeg")
+        self.planted.append(Plant(site.name, site.url(page), site.url(path), "coffee", "attachment", None))
+        return path
 
     # -- the wiki -----------------------------------------------------------------------------------
 

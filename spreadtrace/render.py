@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -37,14 +39,14 @@ def render_report(console: Console, report: Report) -> None:
         tree.add(escape(f"{number}. {host.host}{site}: from {host.first_appeared} ({host.basis}), {host.sighting_count} sighting(s)"))
     console.print(tree)
     timeline = Table(title="Timeline of copies", title_justify="left")
-    for column in ("appeared", "basis", "reference", "verdict", "match", "status", "page"):
+    for column in ("appeared", "basis", "reference", "verdict", "match", "status", "page", "file"):
         timeline.add_column(column, overflow="fold", no_wrap=column == "appeared")
     for s in sorted(report.sightings, key=lambda s: (s.appeared_at, s.id)):
         verdict = "match" if s.verdict is Verdict.MATCH else "[yellow]needs review[/yellow]"
         confidence = "" if s.confidence is None else f" {s.confidence:.2f}"
-        timeline.add_row(s.appeared_at.replace("T", " ").removesuffix(":00Z"), str(s.appeared_basis),
-                         escape(labels.get(s.reference_id, "?")), verdict + confidence, f"{s.decided_by} {s.distance}",
-                         str(s.status), escape(s.page_url))  # fmt: skip
+        timeline.add_row(s.appeared_at[:16].replace("T", " "), str(s.appeared_basis), escape(labels.get(s.reference_id, "?")),
+                         verdict + confidence, f"{s.decided_by} {s.distance}", str(s.status), escape(s.page_url),
+                         escape(_file_name(s.media_url)))  # fmt: skip
     console.print(timeline)
 
 
@@ -53,3 +55,10 @@ def _appearance(console: Console, title: str, seen: Appearance, labels: dict[int
     console.print(f"[bold]{title}[/bold]: {seen.time} ({escape(basis)}) on {escape(seen.host)}", highlight=False)
     console.print(f"  page  {seen.page_url}\n  media {seen.media_url}\n  of    {labels.get(seen.reference_id)}",
                   markup=False, highlight=False)  # fmt: skip
+
+
+def _file_name(url: str) -> str:
+    """The media URL's last path segment and query: what tells two copies on one page apart."""
+    parts = urlsplit(url)
+    name = parts.path.rsplit("/", 1)[-1] or parts.path
+    return f"{name}?{parts.query}" if parts.query else name

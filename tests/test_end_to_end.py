@@ -243,3 +243,13 @@ def test_a_finished_visit_leaves_nothing_queued_and_robots_pages_are_skipped(cra
     assert not [path for path in world.wiki.requests if path.startswith(("/wiki/Special:", "/w/"))]
     file_pages = [url for url in pages if "/wiki/File:" in url]
     assert len(file_pages) == 6 and all(pages[url][0] == "online" for url in file_pages)
+
+
+def test_a_link_without_a_file_extension_that_answers_with_an_image_is_media_of_its_page(crawled, world):
+    home, _, data = crawled
+    [attachment] = [p for p in world.planted if p.transform == "attachment"]
+    assert "." not in attachment.media_url.rsplit("/", 1)[-1]
+    assert (attachment.page_url, attachment.media_url) in {(s["page_url"], s["media_url"]) for s in data["sightings"]}
+    with db(home) as conn:
+        outcomes = {o for (o,) in conn.execute("SELECT outcome FROM visit_pages WHERE url = ?", (attachment.media_url,))}
+    assert outcomes == {"media"}  # followed as a link, found to be a file: not a failed page

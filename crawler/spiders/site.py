@@ -176,8 +176,13 @@ class SiteSpider(scrapy.Spider):
     async def _html_page(self, response: TextResponse, page_url: str, role: PageRole, known: dict[str, str | None]) -> AsyncIterator[Any]:
         assert self.site is not None
         refs = discover_media(response.selector, response.url)
+        links = self.links.extract_links(response)
         shown = {ref.url for ref in refs}
-        for ref in media_from_selectors(response.selector, response.url, self.site.media):
+        # The site's own selectors, and links to known copies: a file behind a URL without an extension,
+        # found through a followed link, is media this page shows, not a link to follow.
+        selected = media_from_selectors(response.selector, response.url, self.site.media)
+        linked_copies = [MediaRef(url, _LINKED) for link in links if (url := page_key(link.url)) in known]
+        for ref in selected + linked_copies:
             if ref.url not in shown:
                 refs.append(ref)
                 shown.add(ref.url)
@@ -206,7 +211,7 @@ class SiteSpider(scrapy.Spider):
             yield item
         outbound: list[tuple[str, str | None]] = []
         page_host = urlsplit(page_url).netloc
-        for link in self.links.extract_links(response):
+        for link in links:
             url = page_key(link.url)
             if url in shown or url == page_url:
                 continue
@@ -233,7 +238,12 @@ class SiteSpider(scrapy.Spider):
             reason = str(failure.value) or type(failure.value).__name__
         else:
             reason = failure.getErrorMessage() or type(failure.value).__name__
-        self.logger.warning("page %s %s: %s", page_url, "skipped" if outcome is PageOutcome.SKIPPED else "failed", reason)
+        if isinstance(failure.value, PrivateAddressRefused):  # most likely a site entry to fix: say so
+            self.logger.warning("page %s skipped: %s", page_url, reason)
+        elif outcome is PageOutcome.SKIPPED:  # robots.txt: in the journal, expected, not worth a warning
+            self.logger.info("page %s skipped: %s", page_url, reason)
+        else:
+            self.logger.warning("page %s failed: %s", page_url, reason)
         yield from self._unchecked(page_url, self.visit.rechecks.get(page_url, {}), f"page check failed: {reason}")
         yield PageItem(self.site_name, self.visit.visit.id, page_url, role, outcome, status, None, reason)
 
