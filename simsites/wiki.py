@@ -84,11 +84,8 @@ class WikiBuilder:
 
     def _article(self, name: str, shown: list[WikiFile]) -> str:
         figures = []
-        for file in shown:
-            page = self.site.url(f"/wiki/{name}")
-            if file.reference is not None:  # 250 px and its 2x candidate: the 2x is what a crawler hashes
-                self.plant(page, self.site.url(file.thumb(500)), file.reference, "wiki-thumbnail-500", True)
-                self.plant(page, self.site.url(file.thumb(250)), file.reference, "wiki-thumbnail-250", False)
+        for file in shown:  # 250 px and its 2x candidate: the 2x is what a crawler hashes
+            self._plant_thumbnails(f"/wiki/{name}", file, {500: True, 250: False}, "wiki-thumbnail")
             figures.append(
                 f'<figure class="mw-default-size" typeof="mw:File/Thumb"><a href="{file.page}" class="mw-file-description">'
                 f'<img src="{file.thumb(250)}" decoding="async" width="250" class="mw-file-element" '
@@ -99,11 +96,8 @@ class WikiBuilder:
 
     def _gallery(self, shown: list[WikiFile]) -> str:
         items = []
-        for file in shown:
-            if file.reference is not None:  # shown only here, small: found through its file page
-                page = self.site.url("/wiki/Gallery")
-                self.plant(page, self.site.url(file.thumb(240)), file.reference, "wiki-gallery-240", False)
-                self.plant(page, self.site.url(file.thumb(120)), file.reference, "wiki-gallery-120", False)
+        for file in shown:  # shown only here, small: found through its file page
+            self._plant_thumbnails("/wiki/Gallery", file, {240: False, 120: False}, "wiki-gallery")
             items.append(
                 f'<li class="gallerybox"><div class="thumb"><span typeof="mw:File"><a href="{file.page}" '
                 f'class="mw-file-description"><img src="{file.thumb(120)}" width="120" '
@@ -111,6 +105,12 @@ class WikiBuilder:
                 f'<div class="gallerytext">{html.escape(file.title)}</div></li>'
             )
         return f'<ul class="gallery mw-gallery-traditional">{"".join(items)}</ul>'
+
+    def _plant_thumbnails(self, page: str, file: WikiFile, widths: dict[int, bool], transform: str) -> None:
+        """Report the renditions of a case image shown on ``page``; ``widths`` says which must be found."""
+        if file.reference is not None:
+            for width, required in widths.items():
+                self.plant(self.site.url(page), self.site.url(file.thumb(width)), file.reference, f"{transform}-{width}", required)
 
     def _file_page(self, file: WikiFile, used_on: list[str]) -> str:
         busted = f"{file.original}?{CACHE_BUSTER}"
