@@ -29,7 +29,6 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
-import numpy as np
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
