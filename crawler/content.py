@@ -12,6 +12,7 @@ import enum
 import re
 
 import filetype
+from scrapy.http import Headers
 
 # Content-Types that say nothing about what the body is.
 _GENERIC = frozenset({
@@ -32,6 +33,12 @@ class Content(enum.StrEnum):
     @property
     def is_media(self) -> bool:
         return self in (Content.IMAGE, Content.VIDEO)
+
+
+def header(headers: Headers, name: bytes) -> str | None:
+    """A response header as text (HTTP headers are Latin-1), or None when absent or empty."""
+    value = headers.get(name)
+    return value.decode("latin-1") if value else None
 
 
 def media_type(content_type: str | None) -> str:

@@ -20,7 +20,7 @@ import scrapy
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from crawler.content import SNIFF_BYTES, Content, classify, media_type
+from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.errors import MediaTooLarge
 from crawler.spool import Spooled
 from crawler.tracking import tracker_of
@@ -117,7 +117,8 @@ class MediaFetcher:
 
     def _outcome(self, url: str, response: Response, known: Validators | None) -> Fetched:
         spooled: Spooled | None = response.meta.get("spreadtrace_spooled")
-        content_type = _header(response, b"Content-Type")
+        content_type = header(response.headers, b"Content-Type")
+        declared = media_type(content_type) or None
         if "cached" in response.flags or response.status != 200:
             if spooled is not None:  # an error page written to disk: not evidence of anything
                 spooled.path.unlink(missing_ok=True)
@@ -126,19 +127,18 @@ class MediaFetcher:
             if response.status == 304 and known is not None and known.sha256 is not None:
                 return Fetched(MediaResult(304, known.content_type, known.sha256, None, known.etag, known.last_modified,
                                            content=classify(known.content_type, b"")))  # fmt: skip
-            return Fetched(MediaResult(response.status, media_type(content_type) or None, None, f"HTTP {response.status}"))
-        etag, modified = _header(response, b"ETag"), _header(response, b"Last-Modified")
+            return Fetched(MediaResult(response.status, declared, None, f"HTTP {response.status}"))
+        etag, modified = header(response.headers, b"ETag"), header(response.headers, b"Last-Modified")
         if spooled is not None:
             content = classify(content_type, _head(spooled.path))
-            result = MediaResult(200, media_type(content_type) or None, spooled.sha256, None, etag, modified, spooled.size, content)
+            result = MediaResult(200, declared, spooled.sha256, None, etag, modified, spooled.size, content)
             if content.is_media:
                 return Fetched(result, spooled.path)
             spooled.path.unlink(missing_ok=True)
             return Fetched(_refused(result))
         body = response.body
         content = classify(content_type, body[:SNIFF_BYTES])
-        result = MediaResult(200, media_type(content_type) or None, hashlib.sha256(body).hexdigest(), None, etag, modified,
-                             len(body), content)  # fmt: skip
+        result = MediaResult(200, declared, hashlib.sha256(body).hexdigest(), None, etag, modified, len(body), content)
         if content.is_media:
             return Fetched(result, body)
         if content is Content.PAGE:  # remembered, so the next visit follows a link to it as a page at once
@@ -156,8 +156,3 @@ def _refused(result: MediaResult) -> MediaResult:
 def _head(path: Path) -> bytes:
     with path.open("rb") as stream:
         return stream.read(SNIFF_BYTES)
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None

@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from PIL import Image
 
@@ -40,6 +41,8 @@ from simsites.wiki import WikiBuilder, wiki_files
 _PLACEHOLDER = "data:image/gif;base64,R0lGODlhAQABAAAAACH5BAEKAAEALAAAAAABAAEAAAICTAEAOw=="
 _MIME = {"jpg": "image/jpeg", "png": "image/png", "webp": "image/webp", "gif": "image/gif"}
 _EPOCH = datetime(2026, 3, 1, tzinfo=UTC)
+# Where a crawl of each site starts: its listing, first video page, forum index, main page.
+START_PATHS = MappingProxyType({"board": "/b/", "tube": "/videos/1", "forum": "/forum/", "wiki": "/wiki/Main_Page"})
 
 
 @dataclass(frozen=True)

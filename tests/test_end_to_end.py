@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from simsites import SimulatedWorld
+from simsites import START_PATHS, SimulatedWorld
 
-STARTS = {"board": "/b/", "tube": "/videos/1", "forum": "/forum/", "wiki": "/wiki/Main_Page"}
+STARTS = START_PATHS
 
 
 def spreadtrace(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

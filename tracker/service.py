@@ -177,15 +177,14 @@ class Tracker:
                         for decision in decisions:
                             sighting = self._record(observation, decision)
                             found[sighting.id] = sighting
-            for sighting in found.values():
-                self._replay(sighting)
-        if found:
-            logger.info("retroactive matching found %d sightings", len(found))
-        return [next(s for s in self.store.sightings_on_page(f.page_url) if s.id == f.id) for f in found.values()]
+            replayed = [self._replay(sighting) for sighting in found.values()]
+        if replayed:
+            logger.info("retroactive matching found %d sightings", len(replayed))
+        return replayed
 
-    def _replay(self, sighting: Sighting) -> None:
+    def _replay(self, sighting: Sighting) -> Sighting:
         history = self.store.observations_at(sighting.page_url, sighting.media_url)
         if sighting.sha256 is not None:
             history += [o for o in self.store.observations_of(sighting.sha256) if o.page_url == sighting.page_url]
         unique = {o.id: o for o in history}.values()
-        self._book.replay(sighting, unique, lambda o: sighting.reference_id in {d.reference_id for d in self._match(o)})
+        return self._book.replay(sighting, unique, lambda o: any(d.reference_id == sighting.reference_id for d in self._match(o)))

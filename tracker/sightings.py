@@ -47,35 +47,37 @@ class SightingBook:
         events = []
         for sighting in self.store.sightings_on_page(observation.page_url):
             if concerns(sighting, observation):
-                event = self.apply(sighting, observation, matches(sighting.reference_id))
+                _, event = self.apply(sighting, observation, matches(sighting.reference_id))
                 if event is not None:
                     events.append(event)
         return events
 
-    def apply(self, sighting: Sighting, observation: Observation, matches: bool) -> StatusEvent | None:
+    def apply(self, sighting: Sighting, observation: Observation, matches: bool) -> tuple[Sighting, StatusEvent | None]:
+        """The sighting as it stands once the observation's judgement is applied, and the move it made."""
         judgement = judge(observation, matches)
         if judgement is None:
-            return None
+            return sighting, None
         for _ in range(_ATTEMPTS):
             moved = move(sighting, judgement, observation.observed_at, observation.id)
             if moved is None:
-                return None
+                return sighting, None
             updated, event = moved
-            if self.store.save_sighting(updated, (event,), expected_revision=sighting.revision) is not None:
+            saved = self.store.save_sighting(updated, (event,), expected_revision=sighting.revision)
+            if saved is not None:
                 logger.info("sighting %d is %s: %s (%s)", sighting.id, event.status, sighting.page_url, event.reason)
-                return event
+                return saved, event
             current = next((s for s in self.store.sightings_on_page(sighting.page_url) if s.id == sighting.id), None)
             if current is None:
-                return None
-            sighting = current
+                return sighting, None
+            sighting = current  # another writer moved it: judge again on what it stored
         raise ConcurrentWrites(f"status of sighting {sighting.id}")
 
-    def replay(self, sighting: Sighting, observations: Iterable[Observation], matches: Callable[[Observation], bool]) -> None:
+    def replay(self, sighting: Sighting, observations: Iterable[Observation], matches: Callable[[Observation], bool]) -> Sighting:
         """Bring a sighting found late (a case opened after the crawl) to the status its history shows."""
         for observation in sorted(observations, key=lambda o: (o.observed_at, o.id or 0)):
             if concerns(sighting, observation):
-                self.apply(sighting, observation, matches(observation))
-                sighting = next(s for s in self.store.sightings_on_page(sighting.page_url) if s.id == sighting.id)
+                sighting, _ = self.apply(sighting, observation, matches(observation))
+        return sighting
 
     def _copy_on_page(self, reference_id: int, observation: Observation) -> Sighting | None:
         """The stored sighting of this reference the observation is of: at its URL first, else its bytes."""

@@ -27,7 +27,7 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
-from crawler.content import SNIFF_BYTES, Content, classify, media_type
+from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.discovery import MediaRef, discover_media, media_from_selectors, page_metadata
 from crawler.items import MediaItem, PageContext, PageItem
 from crawler.media_fetch import Fetched, MediaFetcher
@@ -123,10 +123,8 @@ class SiteSpider(scrapy.Spider):
     def headers_received(self, headers: Headers, body_length: int, request: scrapy.Request, spider: Any) -> None:
         """A followed link that answers with an image or a video is a media file: stop the page download
         (pages have the page cap, not the media caps) and let the fetcher take it."""
-        if "spreadtrace_role" in request.meta:
-            declared = headers.get(b"Content-Type")
-            if classify(declared.decode("latin-1") if declared else None, b"").is_media:
-                raise StopDownload(fail=False)
+        if "spreadtrace_role" in request.meta and classify(header(headers, b"Content-Type"), b"").is_media:
+            raise StopDownload(fail=False)
 
     # -- pages -------------------------------------------------------------------------------------
 
@@ -155,7 +153,7 @@ class SiteSpider(scrapy.Spider):
                 yield item
             yield self._page_item(page_url, role, PageOutcome.REMOVED, response, removed)
             return
-        declared = _header(response, b"Content-Type")
+        declared = header(response.headers, b"Content-Type")
         content = classify(declared, response.body[:SNIFF_BYTES])
         if content.is_media:
             linked_from = str(response.meta.get("spreadtrace_from") or page_url)
@@ -309,8 +307,3 @@ def _component(crawler: Crawler, cls: type[C]) -> C:
 def _original_url(response: Response) -> str:
     redirects = response.meta.get("redirect_urls")
     return str(redirects[0]) if redirects else response.url
-
-
-def _header(response: Response, name: bytes) -> str | None:
-    value = response.headers.get(name)
-    return value.decode("latin-1") if value else None

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from crawler.sites import Site
-from simsites import running_world
+from simsites import START_PATHS, running_world
 from spreadtrace.app import App
 from spreadtrace.commands.case import add_files
 from spreadtrace.commands.crawl import print_summaries, visit
@@ -35,10 +35,9 @@ def demo(app: App, progress: bool | None) -> None:
             outcome = add_files(app, DEMO_CASE, [Path(reported)])
         app.out.print(f"case {DEMO_CASE}: {len(outcome.added)} reference(s) registered as hashes", markup=False)
         registry = app.sites()
-        starts = {"board": "/b/", "tube": "/videos/1", "forum": "/forum/", "wiki": "/wiki/Main_Page"}
         for name, server in world.sites.items():
             registry.add(
-                Site(name, (server.url(starts[name]),), (server.host,), "6h", delay=0.0, allow_private=True), replace=True
+                Site(name, (server.url(START_PATHS[name]),), (server.host,), "6h", delay=0.0, allow_private=True), replace=True
             )  # the simulated sites live on loopback
         registry.save()
         app.out.print(f"sites: {', '.join(s.name + ' ' + s.start_urls[0] for s in registry)}", markup=False)
