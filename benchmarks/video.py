@@ -43,7 +43,7 @@ from simsites.videos import VIDEO_EDITS, Frames, compilation, decode_all, fit, s
 
 
 SIZE, FPS = (320, 240), 12
-LIMITS = VideoLimits(max_bytes=4 * 1024**3, max_seconds=600, max_frames=7200, max_pixels=50_000_000)
+LIMITS = VideoLimits(max_bytes=4 * 1024**3, max_seconds=600, max_frames=7200, max_pixels=50_000_000, max_decoded_pixels=0)
 OPTIONS = dataclasses.replace(default_hash_options(), video=LIMITS)
 VIDEOHASH_MAX, VPDQ_MAX_UNMATCHED = 10, 20
 

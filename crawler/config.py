@@ -21,6 +21,7 @@ def load_settings(home: Path, overrides: Mapping[str, Any] | None = None) -> Set
     settings.set("SPREADTRACE_SITES_FILE", str(home / "sites.toml"), priority="project")
     # Scrapy's default is .scrapy/ in the project folder: a crawl must never write into a checkout.
     settings.set("HTTPCACHE_DIR", str(home / "httpcache"), priority="project")
+    settings.set("SPREADTRACE_HOME", str(home), priority="project")
     settings.update(dict(overrides or {}), priority="cmdline")
     from crawler import __version__
 
@@ -63,15 +64,15 @@ def match_policy(settings: BaseSettings) -> MatchPolicy:
 
 def hash_options(settings: BaseSettings) -> HashOptions:
     """What hashing one file may cost and what is kept of it (`matcher.hash_file`, `matcher.hash_media`)."""
-    max_pixels = settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS")
     return HashOptions(
-        max_pixels=max_pixels,
+        max_pixels=settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
         max_image_bytes=settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
         local_features=settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
         video=VideoLimits(
             max_bytes=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),
             max_seconds=settings.getfloat("SPREADTRACE_VIDEO_MAX_SECONDS"),
             max_frames=settings.getint("SPREADTRACE_VIDEO_MAX_FRAMES"),
-            max_pixels=max_pixels,
+            max_pixels=settings.getint("SPREADTRACE_VIDEO_MAX_PIXELS"),
+            max_decoded_pixels=settings.getint("SPREADTRACE_MEDIA_MAX_DECODED_PIXELS"),
         ),
     )

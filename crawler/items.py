@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
-
+from crawler.spool import Spooled
 from tracker import PageOutcome, PageRole, PageState
 
 
@@ -26,9 +25,8 @@ class PageContext:
 class MediaItem:
     """A media URL's fetch outcome and the pages seen embedding it.
 
-    ``body`` holds the original response bytes (never a re-encoded copy) until the pipeline has hashed
-    them; a video's bytes are on disk at ``spool_path`` instead (the pipeline deletes the file); ``error``
-    says why there are none. ``etag``/``last_modified`` are kept for the next visit's conditional request.
+    ``payload`` holds the original response bytes (never a re-encoded copy), spooled to a nameless file,
+    until the pipeline has hashed them and closed it; ``error`` says why there are none. ``etag``/``last_modified`` are kept for the next visit's conditional request.
     ``sightings`` is filled in by the pipeline.
     """
 
@@ -37,11 +35,10 @@ class MediaItem:
     pages: list[PageContext]
     http_status: int | None = None
     content_type: str | None = None
-    body: bytes | None = field(default=None, repr=False)
     sha256: str | None = None
     error: str | None = None
     sightings: int = 0
-    spool_path: Path | None = None
+    payload: Spooled | None = field(default=None, repr=False)
     visit_id: str | None = None
     etag: str | None = None
     last_modified: str | None = None

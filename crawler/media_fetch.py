@@ -1,4 +1,8 @@
-"""Fetch each media URL once per visit: conditionally when its bytes are known, streamed to disk when a video.
+"""Fetch each media URL once per visit: conditionally when its bytes are known, always streamed to disk.
+
+At most SPREADTRACE_MEDIA_IN_FLIGHT bodies exist at once, downloading or waiting to be hashed: a slot is
+taken before the download and given back when the pipeline closes the body. Disk use is bounded by that
+number times the media caps, memory by the one body being hashed, whatever a page embeds.
 
 Media are fetched from the page's own callback through the engine's downloader (middlewares apply:
 robots.txt, the private-address guard, Retry-After, redirects, size caps; the scheduler does not), so one
@@ -9,20 +13,22 @@ the outcome without the bytes, and the pipeline records them once the first page
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from pathlib import Path
+from functools import cached_property, partial
 from typing import Self
 
 import scrapy
+from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Response
+from twisted.internet.defer import CancelledError
 
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
-from crawler.errors import MediaTooLarge
 from crawler.spool import Spooled
+from crawler.stop import CrawlStop, stop_of
 from crawler.tracking import tracker_of
 from tracker import Tracker
 from tracker.clock import utc_now
@@ -48,26 +54,38 @@ class MediaResult:
 
 @dataclass(frozen=True, slots=True)
 class Fetched:
-    """A fetch's result, with the bytes (in memory, or a spooled file the consumer deletes) for the one
-    caller that downloaded them."""
+    """A fetch's result, with the bytes (a spooled file the consumer closes) for the one caller that
+    downloaded them."""
 
     result: MediaResult
-    payload: bytes | Path | None = None
+    payload: Spooled | None = None
 
 
 class MediaFetcher:
-    def __init__(self, crawler: Crawler, tracker: Tracker, image_cap: int, video_cap: int) -> None:
+    def __init__(self, crawler: Crawler, tracker: Tracker, limits: MediaLimits) -> None:
         self.crawler = crawler
         self.tracker = tracker
-        self.image_cap = image_cap
-        self.video_cap = video_cap
+        self.limits = limits
         self._outcomes: OrderedDict[str, asyncio.Future[MediaResult]] = OrderedDict()
+        self._slots: asyncio.Semaphore | None = None  # made on the crawl's event loop, when first needed
+        self._downloads: set[asyncio.Future[Response]] = set()
+
+    @cached_property
+    def stop(self) -> CrawlStop:  # an extension too, looked up once all are built
+        stop = stop_of(self.crawler)
+        stop.add_listener(self._abandon_downloads)
+        return stop
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        return cls(crawler, tracker_of(crawler), settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
-                   settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"))  # fmt: skip
+        limits = MediaLimits(
+            image_cap=settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"), video_cap=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),
+            timeout=settings.getfloat("SPREADTRACE_MEDIA_TIMEOUT"), in_flight=max(1, settings.getint("SPREADTRACE_MEDIA_IN_FLIGHT")),
+        )  # fmt: skip
+        fetcher = cls(crawler, tracker_of(crawler), limits)
+        crawler.signals.connect(lambda spider: fetcher.stop, signal=signals.spider_opened, weak=False)
+        return fetcher
 
     def known_page(self, url: str) -> bool:
         """Whether ``url`` answered with an HTML page last time: a link to follow, not media to fetch."""
@@ -88,6 +106,10 @@ class MediaFetcher:
         except Exception as exc:  # a bug here must not lose the page's other observations
             logger.exception("fetching %s failed", url)
             fetched = Fetched(MediaResult(None, None, None, f"{type(exc).__name__}: {exc}"))
+        except BaseException:  # cancelled (the page was cut short): pages waiting on this URL must not wait forever
+            future.set_result(MediaResult(None, None, None, "not fetched: the crawl stopped first"))
+            self._outcomes.pop(url, None)
+            raise
         future.set_result(fetched.result)
         return fetched
 
@@ -100,28 +122,45 @@ class MediaFetcher:
             if known.last_modified:
                 headers["If-Modified-Since"] = known.last_modified
         video = kind == "video" or (known is not None and media_type(known.content_type).startswith("video/"))
-        cap = self.video_cap if video else self.image_cap
-        meta = {"allow_offsite": True, "dont_cache": True, "media_url": url, "spreadtrace_spool": video, "download_maxsize": cap}
+        cap = self.limits.video_cap if video else self.limits.image_cap
+        meta = {"allow_offsite": True, "dont_cache": True, "media_url": url, "spreadtrace_spool": True,
+                "download_maxsize": cap, "download_timeout": self.limits.timeout}  # fmt: skip
         request = scrapy.Request(url, headers=headers, meta=meta, dont_filter=True)
         assert self.crawler.engine is not None and self.crawler.stats is not None
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limits.in_flight)
+        slots, loop = self._slots, asyncio.get_running_loop()
+        await slots.acquire()
+        download = asyncio.ensure_future(self.crawler.engine.download_async(request))
+        self._downloads.add(download)
         try:
-            response = await self.crawler.engine.download_async(request)
-        except Exception as exc:
-            reason = str(exc) or type(exc).__name__
-            if not isinstance(exc, MediaTooLarge) and ("maxsize" in reason.lower() or "max size" in reason.lower()):
-                reason = f"larger than the {cap:,}-byte media cap"
+            response = await download
+        except (Exception, asyncio.CancelledError) as exc:
+            slots.release()
+            if self.stop.stopping:  # abandoned: the pipeline records nothing more this run
+                return Fetched(MediaResult(None, None, None, f"not fetched: {self.stop.reason}"))
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            reason = _reason(exc)
             logger.warning("skipped %s: %s", url, reason)
             return Fetched(MediaResult(None, None, None, reason))
+        finally:
+            self._downloads.discard(download)
         self.crawler.stats.inc_value("spreadtrace/media/fetched")
-        return self._outcome(url, response, known)
+        fetched = self._outcome(url, response, known)
+        if fetched.payload is None:
+            slots.release()
+        else:  # given back by whoever closes the body, on whatever thread: the pipeline hashes on its own
+            fetched.payload.on_close(partial(loop.call_soon_threadsafe, slots.release))
+        return fetched
 
     def _outcome(self, url: str, response: Response, known: Validators | None) -> Fetched:
         spooled: Spooled | None = response.meta.get("spreadtrace_spooled")
         content_type = header(response.headers, b"Content-Type")
         declared = media_type(content_type) or None
-        if "cached" in response.flags or response.status != 200:
+        if "cached" in response.flags or response.status != 200 or spooled is None:
             if spooled is not None:  # an error page written to disk: not evidence of anything
-                spooled.path.unlink(missing_ok=True)
+                spooled.close()
             if "cached" in response.flags:
                 return Fetched(MediaResult(None, None, None, "answered from an HTTP cache, not the site"))
             if response.status == 304 and known is not None and known.sha256 is not None:
@@ -129,21 +168,19 @@ class MediaFetcher:
                                            content=classify(known.content_type, b"")))  # fmt: skip
             return Fetched(MediaResult(response.status, declared, None, f"HTTP {response.status}"))
         etag, modified = header(response.headers, b"ETag"), header(response.headers, b"Last-Modified")
-        if spooled is not None:
-            content = classify(content_type, _head(spooled.path))
-            result = MediaResult(200, declared, spooled.sha256, None, etag, modified, spooled.size, content)
-            if content.is_media:
-                return Fetched(result, spooled.path)
-            spooled.path.unlink(missing_ok=True)
-            return Fetched(_refused(result))
-        body = response.body
-        content = classify(content_type, body[:SNIFF_BYTES])
-        result = MediaResult(200, declared, hashlib.sha256(body).hexdigest(), None, etag, modified, len(body), content)
+        content = classify(content_type, spooled.head(SNIFF_BYTES))
+        result = MediaResult(200, declared, spooled.sha256, None, etag, modified, spooled.size, content)
         if content.is_media:
-            return Fetched(result, body)
+            return Fetched(result, spooled)
+        spooled.close()
         if content is Content.PAGE:  # remembered, so the next visit follows a link to it as a page at once
             self.tracker.visits.remember(Validators(url, etag, modified, None, 200, content_type, utc_now()))
         return Fetched(_refused(result))
+
+
+    def _abandon_downloads(self) -> None:
+        for download in list(self._downloads):
+            download.cancel()
 
 
 def _refused(result: MediaResult) -> MediaResult:
@@ -153,6 +190,18 @@ def _refused(result: MediaResult) -> MediaResult:
                        result.last_modified, result.size, result.content)  # fmt: skip
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as stream:
-        return stream.read(SNIFF_BYTES)
+@dataclass(frozen=True, slots=True)
+class MediaLimits:
+    """What one media download may cost: bytes (images, videos), seconds, and how many bodies at once."""
+
+    image_cap: int
+    video_cap: int
+    timeout: float
+    in_flight: int
+
+
+def _reason(exc: Exception) -> str:
+    """One line a person can read, never a Failure's repr."""
+    if isinstance(exc, DownloadCancelledError | CancelledError):  # Scrapy cancels a body over the cap
+        return "download cancelled: larger than the media cap, or the crawl is stopping"
+    return str(exc) or type(exc).__name__

@@ -24,16 +24,36 @@ class PrivateAddressRefused(IgnoreRequest):
     """A request whose host is, or resolves to, a loopback, private, link-local or reserved address."""
 
 
+_NAT64 = (ipaddress.IPv6Network("64:ff9b::/96"), ipaddress.IPv6Network("64:ff9b:1::/48"))
+_IPV4_COMPATIBLE = ipaddress.IPv6Network("::/96")
+
+
 def refused_address(address: str) -> bool:
+    """Whether ``address`` is not a public unicast address, or is an IPv6 form that carries one that is not
+    (IPv4-mapped, IPv4-compatible, NAT64, 6to4, Teredo): each of those reaches the IPv4 host inside."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if any(refused_address(str(inner)) for inner in _embedded_ipv4(ip)):
+            return True
     return not ip.is_global or ip.is_multicast
+
+
+def _embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    low32 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF)
+    found = [v4 for v4 in (ip.ipv4_mapped, ip.sixtofour) if v4 is not None]
+    if ip.teredo is not None:
+        found.extend(ip.teredo)
+    if any(ip in network for network in _NAT64) or (ip in _IPV4_COMPATIBLE and int(ip) > 1):
+        found.append(low32)
+    return found
 
 
 class PrivateAddressMiddleware:
     """No request reaches loopback, private (RFC 1918, ULA), link-local (cloud metadata at 169.254.169.254),
-    shared, reserved or multicast addresses, unless the spider's site sets ``allow_private``.
+    shared, reserved or multicast addresses, nor an IPv6 form of one. A site that sets ``allow_private``
+    opens them for its own hosts only (its start URLs' hosts and allowed domains): an embed, ``og:image``
+    or redirect to any other private host is still refused, so a hostile page cannot point the crawler at
+    a service on its network.
 
     Every request passes here, redirects and robots.txt included. The check resolves the host itself; the
     download resolves again, so a host that answers differently the second time (DNS rebinding) is a gap
@@ -51,7 +71,7 @@ class PrivateAddressMiddleware:
     async def process_request(self, request: Request, spider: Spider | None = None) -> None:
         spider = spider or self.crawler.spider
         site = getattr(spider, "site", None)
-        if site is not None and site.allow_private:
+        if site is not None and site.allow_private and site.covers(request.url):
             return None
         host = urlsplit(request.url).hostname or ""
         if host not in self._verdicts:
@@ -59,10 +79,11 @@ class PrivateAddressMiddleware:
         address = self._verdicts[host]
         if address is not None:
             name = getattr(site, "name", "?")
-            raise PrivateAddressRefused(
-                f"refused {request.url}: {host} is a private address ({address}); "
-                f"set allow_private = true in site {name!r} only if it is meant to be reached"
-            )
+            if site is not None and site.allow_private:
+                hint = f"allow_private in site {name!r} covers only its own hosts ({', '.join(site.allowed_domains)})"
+            else:
+                hint = f"set allow_private = true in site {name!r} only if it is meant to be reached"
+            raise PrivateAddressRefused(f"refused {request.url}: {host} is a private address ({address}); {hint}")
         return None
 
 

@@ -8,8 +8,10 @@ through the CLI in a subprocess.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from rich.console import Console
@@ -19,11 +21,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler, CrawlerProcess
 from scrapy.http import Response
 from scrapy.settings import Settings
+from scrapy.utils.ossignal import install_shutdown_handlers, signal_names
 
 from crawler.config import match_policy
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
+from crawler.stop import SHUTDOWN, stop_of
 from crawler.tracking import hand_tracker
 from crawler.visit import FINISHED_STAT, VISIT_ID_STAT, VisitCounts
 from tracker import Tracker
@@ -96,14 +100,43 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
             counter = _SiteCounter(crawler, progress, site.name)
             process.crawl(crawler, site=site)
             crawlers.append((crawler, counter))
+        from twisted.internet import reactor as _reactor
+
+        reactor: Any = _reactor
+
+        # Our own SIGINT/SIGTERM handling: the stop is announced first (downloads and hashing give up at
+        # once), then each spider closes; a second signal stops the reactor outright.
+        reactor.callWhenRunning(install_shutdown_handlers, partial(_shut_down, [c for c, _ in crawlers]))
         if progress is not None:
             with progress:
-                process.start()
+                process.start(install_signal_handlers=False)
         else:
-            process.start()
+            process.start(install_signal_handlers=False)
         return [_summary(crawler, counter) for crawler, counter in crawlers]
     finally:
         tracker.close()
+
+
+def _shut_down(crawlers: list[Crawler], signum: int, _: Any) -> None:
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
+
+    install_shutdown_handlers(_kill)
+    why = f"{SHUTDOWN} ({signal_names.get(signum, signum)})"
+    for crawler in crawlers:
+        if crawler.crawling:
+            reactor.callFromThread(stop_of(crawler).stop, why)
+
+
+def _kill(signum: int, _: Any) -> None:
+    from twisted.internet import reactor as _reactor
+
+    reactor: Any = _reactor
+
+    install_shutdown_handlers(signal.SIG_IGN)
+    logging.getLogger(__name__).warning("second %s: stopping now", signal_names.get(signum, signum))
+    reactor.callFromThread(reactor.stop)
 
 
 def _summary(crawler: Crawler, counter: _SiteCounter) -> VisitSummary:

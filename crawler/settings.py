@@ -39,7 +39,7 @@ HTTPCACHE_ENABLED = False
 DOWNLOAD_MAXSIZE = 10 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 0
 
-# Media marked for spooling (video) are written to disk as they arrive; all else is Scrapy's own handler.
+# Media (requests marked for spooling) are written to nameless files as they arrive; pages go to Scrapy's handler.
 DOWNLOAD_HANDLERS = {
     "http": "crawler.spool.SpoolingDownloadHandler",
     "https": "crawler.spool.SpoolingDownloadHandler",
@@ -47,7 +47,9 @@ DOWNLOAD_HANDLERS = {
 
 # The crawl's parts beside the spider, in the order they are built: the Tracker (opened here only when the
 # runner handed none in, as under `scrapy crawl`), the visit's journal, and the once-per-visit media fetcher.
+# CrawlStop comes first: it says why a crawl stops early (time, disk, error), and every other part listens.
 EXTENSIONS = {
+    "crawler.stop.CrawlStop": 5,
     "crawler.tracking.TrackerExtension": 10,
     "crawler.visit.VisitExtension": 20,
     "crawler.media_fetch.MediaFetcher": 30,
@@ -63,6 +65,8 @@ SPREADTRACE_CONTACT = ""
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
 SPREADTRACE_DISTRIBUTED = False
+# The home folder (set by the CLI from --home): the disk watched by SPREADTRACE_MIN_FREE_BYTES, among others.
+SPREADTRACE_HOME = ""
 # Largest image file downloaded, in bytes; larger files are recorded as skipped.
 SPREADTRACE_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 # Largest image decoded, in pixels (checked from the header: a decompression bomb costs nothing).
@@ -70,9 +74,23 @@ SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
 # Keep ORB local features of references and crawled media, and check crops, rotations, screenshots and
 # collages with them. Off: global hashes only (no crop resistance; gray-zone candidates stay "needs review").
 SPREADTRACE_LOCAL_FEATURES = True
+# Links recorded per page, at most (a site's max_links overrides it): internal links followed and links to
+# other hosts kept for the spread graph. A page with more is cut there, and says so in the log.
+SPREADTRACE_MAX_LINKS_PER_PAGE = 1000
 # Pages fetched per site per visit, at most (a site's max_pages overrides it); media files, re-checks of
 # pages with sightings and pages skipped for robots.txt do not count.
 SPREADTRACE_MAX_PAGES_PER_VISIT = 500
+# Media bodies downloading or waiting to be hashed at once. Each is a file on disk, never in memory, so disk
+# use is bounded by this times the media caps, and memory by the one file being hashed.
+SPREADTRACE_MEDIA_IN_FLIGHT = 8
+# Pixels x frames one animation or video may decode, sampled or not (a GIF of thousands of frames on a huge
+# canvas costs the canvas at every frame). Past it, the file is hashed up to there. 0: no bound.
+SPREADTRACE_MEDIA_MAX_DECODED_PIXELS = 100_000_000_000
+# Seconds one media download may take in all (Scrapy's DOWNLOAD_TIMEOUT bounds pages).
+SPREADTRACE_MEDIA_TIMEOUT = 600
+# Free bytes, on the home's and the temporary folder's disks, under which a crawl stops (reason "disk"),
+# leaving its visit to be resumed: the record must never be the write that fails. 0: not checked.
+SPREADTRACE_MIN_FREE_BYTES = 512 * 1024**2
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16
 # Consistent ORB keypoints at or over which a candidate is kept as "needs review".
@@ -87,6 +105,8 @@ SPREADTRACE_PDQ_MIN_QUALITY = 50
 SPREADTRACE_PHASH_MAX_DISTANCE = 8
 # Show a live progress display on the terminal while crawling.
 SPREADTRACE_PROGRESS = False
+# Seconds a media download may go without receiving a byte, before or after its headers.
+SPREADTRACE_READ_TIMEOUT = 30
 # Redis URL for distributed crawling (`spreadtrace crawl --distributed`): workers share one frontier there.
 SPREADTRACE_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Go on with a site's unfinished (killed or timed-out) visit rather than start a new one.
@@ -97,6 +117,8 @@ SPREADTRACE_RETRY_AFTER_MAX = 300
 SPREADTRACE_SITES_FILE = ""
 # Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.
 SPREADTRACE_STORE_URI = ""
+# Seconds a crawl may run (`crawl --time-limit`); then it stops, and the next run resumes it. 0: no limit.
+SPREADTRACE_TIME_LIMIT = 0
 # videohash distance (of 64 bits) at or under which videohash agrees (videohash2's 15%; shown, never decisive).
 SPREADTRACE_VIDEOHASH_MAX_DISTANCE = 10
 # PDQ distance at or under which two video frames match. vPDQ uses 31 for frames counted in any order;
@@ -106,7 +128,9 @@ SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE = 40
 SPREADTRACE_VIDEO_MAX_BYTES = 2 * 1024**3
 # Most frames sampled from one video (about one a second); a longer video is sampled more sparsely.
 SPREADTRACE_VIDEO_MAX_FRAMES = 7200
-# Wall-clock seconds one video may take to decode; a video that takes longer is hashed up to that point.
+# Largest video or animation frame decoded, in pixels (4096x4096): animations are composited at full canvas size.
+SPREADTRACE_VIDEO_MAX_PIXELS = 4096 * 4096
+# Wall-clock seconds one video or animation may take to decode; one that takes longer is hashed up to there.
 SPREADTRACE_VIDEO_MAX_SECONDS = 600
 # Frames of a copy that must line up, in order, with a run of a reference video for a match.
 SPREADTRACE_VIDEO_MIN_FRAMES = 3

@@ -43,6 +43,7 @@ class VisitExtension:
         self.worker = worker
         self.rechecks: Rechecks = tracker.visits.rechecks(visit.site)
         self._asked: set[str] = set()  # the journal is asked once per URL by this worker
+        self._refused_for_budget = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -73,7 +74,10 @@ class VisitExtension:
             return None
         self._asked.add(url)
         budget = None if role is PageRole.RECHECK else self.budget
-        return url if self.tracker.visits.claim(self.visit.id, url, role, budget=budget) else None
+        if self.tracker.visits.claim(self.visit.id, url, role, budget=budget):
+            return url
+        self._refused_for_budget = self._refused_for_budget or budget is not None
+        return None
 
     def pending(self) -> list[tuple[str, PageRole]]:
         """Pages a killed run of this visit claimed and never finished; taken as claimed by this worker."""
@@ -87,10 +91,16 @@ class VisitExtension:
             finished = self.worker.leave() and finished
         stats = self.crawler.stats
         assert stats is not None
+        if finished and self._over_budget():  # said, so nobody reads "finished" as "saw the whole site"
+            reason = f"finished: page budget of {self.budget:,} pages reached"
+            stats.set_value("finish_reason", reason)
         stats.set_value(VISIT_ID_STAT, self.visit.id)
         stats.set_value(FINISHED_STAT, finished)
         if finished:  # a killed, stopped or timed-out visit stays open, and the next run resumes it
             self.tracker.visits.finish(self.visit.id, VisitCounts.of(stats).detail(reason))
+
+    def _over_budget(self) -> bool:
+        return self._refused_for_budget and self.tracker.visits.claimed(self.visit) >= self.budget
 
 
 @dataclass(frozen=True, slots=True)

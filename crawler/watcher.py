@@ -4,8 +4,9 @@ its own process. (Not Scrapy's SCHEDULER, which orders one crawl's requests.)
 APScheduler 3 keeps the schedule in HOME/schedule.db (a SQLAlchemy job store), so schedules and missed
 runs survive a restart: a run missed while nothing was watching happens once, right after start
 (coalesced, no grace limit). A visit runs as `spreadtrace crawl --site NAME` in a child process, because a
-Twisted reactor cannot restart; it gets SPREADTRACE_VISIT_TIME_LIMIT seconds and is killed a minute after
-that. Nothing runs twice at once: one watcher per home (a lock file), one run per site at a time
+Twisted reactor cannot restart; it gets SPREADTRACE_VISIT_TIME_LIMIT seconds and stops itself then. One
+that does not is asked to stop (SIGTERM) a minute later, and killed half a minute after that; then its
+temporary folder is swept (`crawler.scratch`), so a killed visit leaves nothing of what it downloaded. Nothing runs twice at once: one watcher per home (a lock file), one run per site at a time
 (max_instances), and `crawl` itself takes a per-site lock, so a hand-started crawl cannot overlap either.
 """
 
@@ -30,10 +31,12 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from crawler.errors import CrawlerError
+from crawler.scratch import sweep
 from crawler.sites import Site, interval_seconds
 
 logger = logging.getLogger(__name__)
 KILL_GRACE_SECONDS = 60
+TERM_GRACE_SECONDS = 30
 
 
 class AlreadyRunning(CrawlerError):
@@ -76,20 +79,34 @@ def trigger_for(site: Site) -> BaseTrigger:
 
 
 def run_visit(home: str, site: str, overrides: Mapping[str, str], time_limit: float) -> int:
-    """One visit of ``site`` in a child process; its exit code (-9: killed over the time limit)."""
+    """One visit of ``site`` in a child process; its exit code (negative: the signal that ended it)."""
     command = [sys.executable, "-m", "spreadtrace", "--home", home]
     for name, value in overrides.items():
         command += ["-s", f"{name}={value}"]
     command += ["crawl", "--site", site, "--no-progress", "--time-limit", str(time_limit)]
     started = time.monotonic()
     logger.warning("visit of %s started", site)
+    child = subprocess.Popen(command)
     try:
-        code = subprocess.run(command, timeout=time_limit + KILL_GRACE_SECONDS, check=False).returncode
+        code = child.wait(timeout=time_limit + KILL_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
-        logger.warning("visit of %s killed after %.0f s; the next run resumes it", site, time.monotonic() - started)
-        return -9
+        code = _end(child)
+        logger.warning("visit of %s ended by signal %d after %.0f s; the next run resumes it", site, -code, time.monotonic() - started)
+        return code
+    finally:
+        sweep(Path(home) / "tmp")
     logger.warning("visit of %s ended with exit code %d after %.1f s", site, code, time.monotonic() - started)
     return code
+
+
+def _end(child: subprocess.Popen[bytes]) -> int:
+    """Ask the child to stop (it records why and leaves its visit resumable), then kill it."""
+    child.terminate()
+    try:
+        return child.wait(timeout=TERM_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        return child.wait()
 
 
 class Watcher:

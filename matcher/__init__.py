@@ -3,6 +3,7 @@
 See docs/architecture.md ("matcher").
 """
 
+from matcher.budget import HashingStopped
 from matcher.errors import InvalidSignal, MatcherError, UnhashableContent
 from matcher.matcher import Matcher
 from matcher.media import MediaHashes, hash_file, hash_media, sha256_hex
@@ -14,6 +15,7 @@ from matcher.video.hashing import VideoLimits
 __all__ = [
     "ContentKind",
     "HashOptions",
+    "HashingStopped",
     "InvalidSignal",
     "MatchDecision",
     "MatchPolicy",

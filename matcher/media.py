@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,15 +43,17 @@ def sha256_hex(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def hash_media(data: bytes, options: HashOptions, *, reference: bool = False) -> MediaHashes:
+def hash_media(data: bytes, options: HashOptions, *, reference: bool = False, stop: threading.Event | None = None) -> MediaHashes:
     """Hash image bytes (an animated GIF, APNG or WebP is hashed as a video). Raises UnhashableContent
-    with a one-line reason.
+    with a one-line reason, or HashingStopped once ``stop`` is set (an animation stops at its next frame).
 
     ``reference=True`` adds what a reference is indexed under: every orientation, sub-regions, mirrored
     local features.
     """
+    if len(data) > options.max_image_bytes:
+        raise UnhashableContent(f"file is {len(data):,} bytes, over the {options.max_image_bytes:,}-byte image cap")
     if data and (animation := open_animation(data)) is not None:
-        video = hash_animation(animation, reference=reference, limits=options.video)
+        video = hash_animation(animation, reference=reference, limits=options.video, stop=stop)
         return _video_media(video, sha256_hex(data), _md5(data), len(data))
     image = decode_image(data, max_pixels=options.max_pixels)
     signals = hash_image(image, reference=reference, local_features=options.local_features)
@@ -65,16 +68,17 @@ def hash_media(data: bytes, options: HashOptions, *, reference: bool = False) ->
     )
 
 
-def hash_file(path: Path, options: HashOptions, *, reference: bool = False) -> MediaHashes:
-    """Hash a file on disk: a picture is read into memory, a video is streamed. Raises UnhashableContent."""
+def hash_file(path: Path, options: HashOptions, *, reference: bool = False, stop: threading.Event | None = None) -> MediaHashes:
+    """Hash a file on disk: a picture is read into memory, a video is streamed. Raises UnhashableContent,
+    or HashingStopped once ``stop`` is set."""
     if is_picture(path):
         checked_size(path, options.max_image_bytes, "image")
         try:
             data = path.read_bytes()
         except OSError as exc:
             raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None
-        return hash_media(data, options, reference=reference)
-    video, sha256, md5, size = hash_video_file(path, reference=reference, limits=options.video)
+        return hash_media(data, options, reference=reference, stop=stop)
+    video, sha256, md5, size = hash_video_file(path, reference=reference, limits=options.video, stop=stop)
     return _video_media(video, sha256, md5, size)
 
 

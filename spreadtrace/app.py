@@ -11,6 +11,7 @@ from rich.console import Console
 from scrapy.settings import Settings
 
 from crawler.config import hash_options, load_settings, match_policy
+from crawler.scratch import Scratch
 from crawler.sites import SiteRegistry
 from matcher import HashOptions
 from tracker import Store, Tracker, open_store
@@ -30,7 +31,12 @@ class App:
 
     @cached_property
     def settings(self) -> Settings:
+        self.scratch  # every command that does work keeps its temporary files private, from here on
         return load_settings(self.home, self.overrides)
+
+    @cached_property
+    def scratch(self) -> Scratch:
+        return Scratch.open(self.home)
 
     @cached_property
     def store(self) -> Store:

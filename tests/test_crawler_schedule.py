@@ -42,7 +42,10 @@ def finished_visits(home) -> list[tuple[str, str]]:
     if not (home / "spreadtrace.db").exists():
         return []
     with sqlite3.connect(home / "spreadtrace.db", timeout=30) as conn:
-        return conn.execute("SELECT started_at, finished_at FROM visits WHERE finished_at IS NOT NULL ORDER BY started_at").fetchall()
+        try:
+            return conn.execute("SELECT started_at, finished_at FROM visits WHERE finished_at IS NOT NULL ORDER BY started_at").fetchall()
+        except sqlite3.OperationalError:  # created a moment ago, its schema not yet written
+            return []
 
 
 def wait_for(condition, seconds: float = 120) -> None:

@@ -160,7 +160,7 @@ def test_media_over_the_size_cap_is_skipped_with_one_line_and_recorded(world, tm
     assert capped  # the cap really cut something
     for url in capped:
         assert [line for line in result.stderr.splitlines() if url in line] == [
-            f"WARNING: skipped {url}: larger than the 40,000-byte media cap"
+            f"WARNING: skipped {url}: larger than the 40,000-byte media cap ({sizes[url]:,} bytes)"
         ]
 
 

@@ -3,20 +3,21 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
+import threading
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from crawler.config import default_hash_options, default_match_policy
-from matcher import Matcher, UnhashableContent, VideoLimits, hash_file
+from matcher import HashingStopped, Matcher, UnhashableContent, VideoLimits, hash_file, hash_media
 from matcher.hashers.vpdq import VpdqHasher, frames_from_text, frames_to_text
 from matcher.hashlist import parse_hash_list
 from matcher.video.frames import SamplingPlan, VideoSampler
 from simsites.corpus import generated_image, sample_image
 from simsites.videos import camera_move, compilation, decode_all, fit, slideshow, write_video
 
-LIMITS = VideoLimits(max_bytes=50 * 1024**2, max_seconds=60, max_frames=7200, max_pixels=50_000_000)
+LIMITS = VideoLimits(max_bytes=50 * 1024**2, max_seconds=60, max_frames=7200, max_pixels=50_000_000, max_decoded_pixels=10**12)
 OPTIONS = dataclasses.replace(default_hash_options(), video=LIMITS)
 
 
@@ -37,7 +38,7 @@ def matcher(reference_video):
 
 
 def test_frames_are_sampled_about_once_a_second_with_their_times(reference_video):
-    plan = SamplingPlan(interval=1.0, min_samples=4, max_samples=100, max_seconds=60, max_pixels=50_000_000)
+    plan = SamplingPlan(interval=1.0, min_samples=4, max_samples=100, max_seconds=60, max_pixels=50_000_000, max_decoded_pixels=0)
     with VideoSampler(reference_video, plan) as sampler:
         frames = list(sampler)
         assert (sampler.width, sampler.height, sampler.stopped) == (320, 240, None)
@@ -49,7 +50,7 @@ def test_frames_are_sampled_about_once_a_second_with_their_times(reference_video
 
 
 def test_short_videos_are_sampled_densely_and_long_ones_within_the_frame_budget():
-    plan = SamplingPlan(interval=1.0, min_samples=32, max_samples=600, max_seconds=60, max_pixels=1)
+    plan = SamplingPlan(interval=1.0, min_samples=32, max_samples=600, max_seconds=60, max_pixels=1, max_decoded_pixels=0)
     assert plan.interval_for(4.0) == 4.0 / 32  # a 4 s clip still gets 32 frames
     assert plan.interval_for(60.0) == 1.0
     assert plan.interval_for(3600.0) == 6.0  # an hour on a 600-frame budget
@@ -60,7 +61,7 @@ def test_a_long_gop_video_sampled_sparsely_is_sought_not_decoded_through(tmp_pat
     path = tmp_path / "long.mp4"
     image = generated_image(3, (320, 240))
     write_video(path, camera_move(image, 40.0, 10, (160, 120)), 10, gop=20)  # a keyframe every 2 s
-    plan = SamplingPlan(interval=8.0, min_samples=2, max_samples=100, max_seconds=60, max_pixels=50_000_000)
+    plan = SamplingPlan(interval=8.0, min_samples=2, max_samples=100, max_seconds=60, max_pixels=50_000_000, max_decoded_pixels=0)
     with VideoSampler(path, plan) as sampler:
         frames = list(sampler)
     assert [round(f.timestamp) for f in frames] == [0, 8, 16, 24, 32]
@@ -169,7 +170,7 @@ def test_a_truncated_video_keeps_the_frames_before_the_damage(tmp_path, referenc
 def test_absurd_frame_size_and_rate_are_refused_from_the_header(tmp_path):
     small = tmp_path / "small.mp4"
     write_video(small, camera_move(generated_image(5, (320, 240)), 1.0, 10, (64, 48)), 10)
-    tiny = VideoLimits(max_bytes=LIMITS.max_bytes, max_seconds=60, max_frames=100, max_pixels=1000)
+    tiny = VideoLimits(max_bytes=LIMITS.max_bytes, max_seconds=60, max_frames=100, max_pixels=1000, max_decoded_pixels=0)
     with pytest.raises(UnhashableContent, match=r"video frames too large \(64x48, over 1,000 pixels\)"):
         hash_file(small, dataclasses.replace(OPTIONS, video=tiny))
     fast = tmp_path / "fast.mkv"
@@ -221,3 +222,35 @@ def test_a_file_is_read_once_as_a_stream(tmp_path, reference_video):
     buffer = io.BytesIO(reference_video.read_bytes())
     frames, fps = decode_all(buffer)
     assert fps == 12 and len(frames) == 144
+
+
+def _patchwork_gif(size: int, frames: int) -> bytes:
+    """A canvas of ``size`` x ``size`` and ``frames`` frames, each a 1x1 patch: tiny file, huge decode."""
+    canvas = Image.new("P", (size, size))
+    patches = [Image.new("P", (1, 1), color=n % 200 + 1) for n in range(frames - 1)]
+    buffer = io.BytesIO()
+    canvas.save(buffer, "GIF", save_all=True, append_images=patches, duration=40, disposal=1, optimize=False)
+    return buffer.getvalue()
+
+
+def test_an_animation_stops_at_its_decode_budget_counting_frames_it_never_samples(hash_options):
+    data = _patchwork_gif(400, 300)
+    budget = dataclasses.replace(hash_options.video, max_decoded_pixels=400 * 400 * 100)
+    with pytest.raises(UnhashableContent, match="file is"):  # bytes come first: over the image cap, not decoded
+        hash_media(data, dataclasses.replace(hash_options, max_image_bytes=len(data) - 1))
+    hashes = hash_media(data, dataclasses.replace(hash_options, video=budget))
+    sampled = frames_from_text(next(s.value for s in hashes.signals if s.kind == "vpdq"))
+    # 40 ms frames sampled every 0.1 s: 100 frames decoded give about 40 samples, never the whole 12 s.
+    assert hashes.kind == "video" and 30 <= len(sampled) <= 45
+    too_big = dataclasses.replace(hash_options.video, max_pixels=400 * 400 - 1)
+    with pytest.raises(UnhashableContent, match=r"animation too large \(400x400"):
+        hash_media(data, dataclasses.replace(hash_options, video=too_big))
+
+
+def test_a_stop_ends_hashing_at_the_next_frame_and_records_nothing(reference_video, hash_options):
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(HashingStopped):
+        hash_file(reference_video, hash_options, stop=stop)
+    with pytest.raises(HashingStopped):
+        hash_media(_patchwork_gif(64, 20), hash_options, stop=stop)

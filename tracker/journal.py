@@ -45,6 +45,10 @@ class VisitJournal:
         """True once per visit and URL, within ``budget`` pages (None: outside the budget): fetch it."""
         return self.store.claim_page(visit_id, url, role, budget)
 
+    def claimed(self, visit: Visit) -> int:
+        """Pages the visit has counted against its budget, all workers together."""
+        return self.store.open_visit(visit.id, visit.site).pages
+
     def pending(self, visit_id: str) -> list[tuple[str, PageRole]]:
         """Pages claimed and not done: what a killed run of this visit left."""
         return self.store.pending_pages(visit_id)

@@ -4,13 +4,16 @@ Records are made on one worker thread per crawler, in the order items arrive: th
 a hash. An item that only refers to bytes another page's item carries (the same file on two pages) waits,
 on that thread, until those bytes are hashed. A page's own item comes after its media's, so the visit
 journal marks a page done only when everything it showed is recorded.
+
+Once the crawl is stopping (`crawler.stop`), nothing more is recorded: a decode in progress ends at its
+next frame, and items still queued are dropped with their bodies. Their pages stay claimed and not done,
+which is exactly what the next run resumes. A full disk met while recording stops the crawl the same way.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -21,8 +24,10 @@ from twisted.python.threadpool import ThreadPool
 
 from crawler.config import hash_options
 from crawler.items import MediaItem, PageItem
+from crawler.spool import Spooled
+from crawler.stop import CrawlStop, free_space_error, stop_of
 from crawler.tracking import tracker_of
-from matcher import MediaHashes, UnhashableContent, hash_file, hash_media
+from matcher import HashingStopped, MediaHashes, UnhashableContent, hash_file
 from tracker import ClaimState, Observation, PageState, Tracker
 from tracker.clock import utc_now
 from tracker.models import PageVisit, Validators
@@ -31,9 +36,10 @@ logger = logging.getLogger(__name__)
 
 
 class RecordPipeline:
-    def __init__(self, crawler: Crawler, tracker: Tracker) -> None:
+    def __init__(self, crawler: Crawler, tracker: Tracker, stop: CrawlStop) -> None:
         self.crawler = crawler
         self.tracker = tracker
+        self.stop = stop
         self.hashing = hash_options(crawler.settings)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
         self._waiting: dict[str, list[MediaItem]] = {}  # SHA-256 -> items whose bytes another item carries
@@ -41,7 +47,7 @@ class RecordPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, tracker_of(crawler))
+        return cls(crawler, tracker_of(crawler), stop_of(crawler))
 
     @property
     def stats(self) -> StatsCollector:
@@ -52,7 +58,10 @@ class RecordPipeline:
         self._pool.start()
 
     def close_spider(self, spider: Any = None) -> None:
-        self._pool.stop()  # waits for queued records: nothing observed is dropped at shutdown
+        self._pool.stop()  # waits for queued records: nothing observed is dropped at a normal end
+        if self.stop.stopping:  # cut short: what waits is left to the run that resumes the visit
+            self._waiting.clear()
+            return
         for items in self._waiting.values():  # bytes that never arrived: observed, but unchecked
             for item in items:
                 item.sha256, item.error = None, "the file's bytes were not kept this visit"
@@ -67,17 +76,33 @@ class RecordPipeline:
             work = self._finish_page
         else:
             return item
-        recorded = threads.deferToThreadPool(reactor, self._pool, work, item)
+        recorded = threads.deferToThreadPool(reactor, self._pool, self._guarded, work, item)
         return await maybe_deferred_to_future(recorded)
 
     # -- on the record thread ------------------------------------------------------------------------
 
+    def _guarded(self, work: Callable[[Any], Any], item: Any) -> Any:
+        """Record ``item`` unless the crawl is stopping; a full disk stops it."""
+        if self.stop.stopping:
+            _release(item)
+            return item
+        try:
+            return work(item)
+        except HashingStopped:
+            return item
+        except Exception as exc:
+            _release(item)
+            disk = free_space_error(exc)
+            if disk is None:
+                raise
+            self.stop.stop_from_thread(disk)
+            return item
+
     def _record(self, item: MediaItem) -> MediaItem:
-        payload: bytes | Path | None = item.spool_path if item.spool_path is not None else item.body
-        item.body, item.spool_path = None, None  # the original bytes are not kept: hashes only
+        payload, item.payload = item.payload, None  # the original bytes are not kept: hashes only
         if item.sha256 is None or item.error is not None:
-            if isinstance(payload, Path):
-                payload.unlink(missing_ok=True)
+            if payload is not None:
+                payload.close()
             self._observe(item, item.error)
             return item
         if payload is not None:  # the one item of this visit that downloaded the bytes
@@ -124,8 +149,8 @@ class RecordPipeline:
         self.stats.inc_value(f"spreadtrace/page/{item.outcome}")
         return item
 
-    def _hash_once(self, sha256: str, body: bytes | Path, media_url: str) -> str | None:
-        """Hash unseen bytes (in memory, or a video spooled to disk); return why they cannot be hashed, or None."""
+    def _hash_once(self, sha256: str, body: Spooled, media_url: str) -> str | None:
+        """Hash unseen bytes (spooled to disk); return why they cannot be hashed, or None."""
         try:
             state = self.tracker.media_state(sha256)
             if state.known:
@@ -136,22 +161,24 @@ class RecordPipeline:
             except UnhashableContent as exc:
                 logger.warning("skipped %s: %s", media_url, exc)
                 self.stats.inc_value("spreadtrace/media/unhashable")
-                size = body.stat().st_size if isinstance(body, Path) else len(body)
-                self.tracker.record_unhashable(sha256, size, str(exc))
+                self.tracker.record_unhashable(sha256, body.size, str(exc))
                 return str(exc)
         finally:
-            if isinstance(body, Path):
-                body.unlink(missing_ok=True)  # hashes only: the video itself is not kept
+            body.close()  # hashes only: the file itself is not kept
         self.tracker.record_media(hashes)
         self.stats.inc_value("spreadtrace/media/hashed")
         if hashes.kind == "video":
             self.stats.inc_value("spreadtrace/media/video_hashed")
         return None
 
-    def _hash(self, body: bytes | Path) -> MediaHashes:
-        if isinstance(body, Path):
-            return hash_file(body, self.hashing)
-        return hash_media(body, self.hashing)
+    def _hash(self, body: Spooled) -> MediaHashes:
+        return hash_file(body.path, self.hashing, stop=self.stop.event)
+
+
+def _release(item: Any) -> None:
+    if isinstance(item, MediaItem) and item.payload is not None:
+        item.payload.close()
+        item.payload = None
 
 
 __all__ = ["RecordPipeline"]

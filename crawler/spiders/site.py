@@ -21,10 +21,11 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import IgnoreRequest, StopDownload
+from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
@@ -40,6 +41,7 @@ from tracker import PageOutcome, PageRole, PageState
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)
 _LINKED = "a[href]"  # a link to what looks like a media file: a file, or a page about one
 C = TypeVar("C")
+K = TypeVar("K")
 
 
 class SiteSpider(scrapy.Spider):
@@ -47,6 +49,7 @@ class SiteSpider(scrapy.Spider):
     allowed_domains: list[str]
     registry: SiteRegistry
     links: LinkExtractor
+    max_links: int
     _follow: tuple[re.Pattern[str], ...]
     _deny: tuple[re.Pattern[str], ...]
     _removed: tuple[re.Pattern[str], ...]
@@ -76,6 +79,7 @@ class SiteSpider(scrapy.Spider):
         # host with its port. No denied extensions: whether ".jpg" is a page is the response's to say.
         spider.links = LinkExtractor(deny_extensions=())
         spider._follow, spider._deny, spider._removed = site.follow_patterns(), site.deny_patterns(), site.removed_patterns()
+        spider.max_links = getattr(site, "max_links", None) or settings.getint("SPREADTRACE_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         return spider
 
@@ -149,7 +153,7 @@ class SiteSpider(scrapy.Spider):
         removed = self._removal(response, role)
         if removed is not None:
             context = PageContext(page_url, state=PageState.REMOVED, note=f"page removed: {removed}")
-            for item in await self._media_items((m, "image", context) for m in sorted(known)):
+            async for item in self._media_items((m, "image", context) for m in sorted(known)):
                 yield item
             yield self._page_item(page_url, role, PageOutcome.REMOVED, response, removed)
             return
@@ -157,7 +161,7 @@ class SiteSpider(scrapy.Spider):
         content = classify(declared, response.body[:SNIFF_BYTES])
         if content.is_media:
             linked_from = str(response.meta.get("spreadtrace_from") or page_url)
-            for item in await self._media_items([(page_url, str(content), PageContext(linked_from))]):
+            async for item in self._media_items([(page_url, str(content), PageContext(linked_from))]):
                 yield item
             yield self._page_item(page_url, role, PageOutcome.MEDIA, response, f"a {content} file, media of {linked_from}")
             return
@@ -175,6 +179,9 @@ class SiteSpider(scrapy.Spider):
         assert self.site is not None
         refs = discover_media(response.selector, response.url)
         links = self.links.extract_links(response)
+        if len(links) > self.max_links:  # a page of 5,000 links is a trap (or a sitemap): bounded either way
+            self.logger.warning("page %s has %d links: only the first %d are followed and recorded", page_url, len(links), self.max_links)
+            links = links[: self.max_links]
         shown = {ref.url for ref in refs}
         # The site's own selectors, and links to known copies: a file behind a URL without an extension,
         # found through a followed link, is media this page shows, not a link to follow.
@@ -191,9 +198,8 @@ class SiteSpider(scrapy.Spider):
                     yield self._page_request(claimed, PageRole.LINK, page_url)
             else:
                 media.append(ref)
-        fetched = await asyncio.gather(*(self.fetcher.fetch(ref.url, ref.kind) for ref in media))
         shown_bytes: set[str] = set()
-        for ref, outcome in zip(media, fetched, strict=True):
+        async for ref, outcome in _as_fetched(self.fetcher, [(ref, ref.url, ref.kind) for ref in media]):
             if ref.found_in == _LINKED and outcome.result.content is Content.PAGE:
                 if self._follows(ref.url) and (claimed := self.visit.claim(ref.url, PageRole.LINK)):
                     yield self._page_request(claimed, PageRole.LINK, page_url)
@@ -205,7 +211,7 @@ class SiteSpider(scrapy.Spider):
         # cache-busting query string that changed): fetched anyway, to say whether the file is still served.
         gone = [url for url in sorted(set(known) - shown) if known[url] is None or known[url] not in shown_bytes]
         context = PageContext(page_url, state=PageState.GONE, note="page is up but no longer shows it")
-        for item in await self._media_items((url, "image", context) for url in gone):
+        async for item in self._media_items((url, "image", context) for url in gone):
             yield item
         outbound: list[tuple[str, str | None]] = []
         page_host = urlsplit(page_url).netloc
@@ -234,6 +240,8 @@ class SiteSpider(scrapy.Spider):
             outcome, reason = PageOutcome.SKIPPED, "disallowed by robots.txt"
         elif isinstance(failure.value, IgnoreRequest):  # a redirect loop, say: the site's failure
             reason = str(failure.value) or type(failure.value).__name__
+        elif isinstance(failure.value, DownloadCancelledError | CancelledError):  # Scrapy's cap, body undeclared
+            reason = f"larger than the {self.settings.getint('DOWNLOAD_MAXSIZE'):,}-byte page cap (DOWNLOAD_MAXSIZE)"
         else:
             reason = failure.getErrorMessage() or type(failure.value).__name__
         if isinstance(failure.value, PrivateAddressRefused):  # most likely a site entry to fix: say so
@@ -278,10 +286,9 @@ class SiteSpider(scrapy.Spider):
 
     # -- media -------------------------------------------------------------------------------------
 
-    async def _media_items(self, wanted: Iterable[tuple[str, str, PageContext]]) -> list[MediaItem]:
-        wanted = list(wanted)
-        fetched = await asyncio.gather(*(self.fetcher.fetch(url, kind) for url, kind, _ in wanted))
-        return [self._item(url, page, outcome) for (url, _, page), outcome in zip(wanted, fetched, strict=True)]
+    async def _media_items(self, wanted: Iterable[tuple[str, str, PageContext]]) -> AsyncIterator[MediaItem]:
+        async for (url, page), outcome in _as_fetched(self.fetcher, [((url, page), url, kind) for url, kind, page in wanted]):
+            yield self._item(url, page, outcome)
 
     def _item(self, media_url: str, page: PageContext, fetched: Fetched) -> MediaItem:
         result = fetched.result
@@ -290,11 +297,34 @@ class SiteSpider(scrapy.Spider):
             error=result.error, visit_id=self.visit.visit.id, etag=result.etag, last_modified=result.last_modified,
             size=result.size,
         )  # fmt: skip
-        if isinstance(fetched.payload, Path):
-            item.spool_path = fetched.payload
-        elif fetched.payload is not None:
-            item.body = fetched.payload
+        item.payload = fetched.payload
         return item
+
+
+async def _as_fetched(fetcher: MediaFetcher, wanted: list[tuple[K, str, str]]) -> AsyncIterator[tuple[K, Fetched]]:
+    """Fetch every (key, url, kind) at once and hand each outcome on as soon as it is in: a body is
+    hashed (and its in-flight slot given back) without waiting for the page's slowest file."""
+    if not wanted:
+        return
+
+    async def one(key: K, url: str, kind: str) -> tuple[K, Fetched]:
+        return key, await fetcher.fetch(url, kind)
+
+    tasks = [asyncio.ensure_future(one(*entry)) for entry in wanted]
+    handed: set[int] = set()
+    try:
+        for done in asyncio.as_completed(tasks):
+            key, fetched = await done
+            handed.add(id(fetched))
+            yield key, fetched
+    finally:  # a page cut short: a body fetched for it and not handed on must not stay open
+        for task in tasks:
+            if not task.done():
+                task.cancel()
+            elif not task.cancelled() and task.exception() is None:
+                fetched = task.result()[1]
+                if id(fetched) not in handed and fetched.payload is not None:
+                    fetched.payload.close()
 
 
 def _component(crawler: Crawler, cls: type[C]) -> C:

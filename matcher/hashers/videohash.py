@@ -40,7 +40,9 @@ class VideoHasher:
 
 
 class VideoHashFrames:
-    """Thumbnails of a video's frames, spread evenly over it, kept on disk (not in memory) until hashed.
+    """Thumbnails of a video's frames, spread evenly over it, kept in memory (32 of 144x144: 2 MB) and
+    written to disk only for the instant videohash2's code reads them: a process killed while hashing
+    a reported video almost never leaves a picture of it behind.
 
     At most ``limit`` are kept: when full, every other one is dropped and only every other offered frame
     is taken from then on, so a video of any length ends with evenly spaced thumbnails.
@@ -48,10 +50,7 @@ class VideoHashFrames:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
-        self._dir = tempfile.TemporaryDirectory(prefix="spreadtrace-videohash-")
-        self._frames = Path(self._dir.name) / "frames"
-        self._frames.mkdir()
-        self._kept: list[Path] = []
+        self._kept: list[tuple[int, Image.Image]] = []
         self._offered = 0
         self._stride = 1
 
@@ -59,12 +58,8 @@ class VideoHashFrames:
         self._offered += 1
         if (self._offered - 1) % self._stride:
             return
-        path = self._frames / f"video_frame_{self._offered:07d}.jpeg"
-        image.resize(THUMBNAIL, Image.Resampling.BILINEAR).save(path, quality=90)
-        self._kept.append(path)
+        self._kept.append((self._offered, image.resize(THUMBNAIL, Image.Resampling.BILINEAR)))
         if len(self._kept) > self.limit:
-            for dropped in self._kept[1::2]:
-                dropped.unlink()
             self._kept = self._kept[::2]
             self._stride *= 2
 
@@ -77,20 +72,24 @@ class VideoHashFrames:
 
         if not self._kept:
             raise UnhashableContent("no frames for videohash")
-        work = Path(self._dir.name)
-        (work / "tiles").mkdir(exist_ok=True)
-        collage = work / "collage.jpg"
-        MakeCollage(get_list_of_all_files_in_dir(f"{self._frames}/"), str(collage), collage_image_width=1024)
-        # BMP, not videohash2's PNG: the strip is only read back, and PNG compression of it was most of the cost.
-        make_tile(f"{self._frames}/", str(work / "concatenated.bmp"), f"{work / 'tiles'}/")
-        # VideoHash.__init__ would extract frames itself with ffmpeg; its hashing step needs only these.
-        video_hash = object.__new__(VideoHash)
-        video_hash.tiles_dir = f"{work / 'tiles'}/"
-        video_hash.bits_in_hash = 64
-        with Image.open(collage) as video_hash.image:
-            video_hash._calc_hash()
+        with tempfile.TemporaryDirectory(prefix="spreadtrace-videohash-") as folder:
+            work, frames = Path(folder), Path(folder) / "frames"
+            frames.mkdir()
+            (work / "tiles").mkdir()
+            for number, thumbnail in self._kept:  # JPEG at 90, as videohash2's own ffmpeg call writes them
+                thumbnail.save(frames / f"video_frame_{number:07d}.jpeg", quality=90)
+            collage = work / "collage.jpg"
+            MakeCollage(get_list_of_all_files_in_dir(f"{frames}/"), str(collage), collage_image_width=1024)
+            # BMP, not videohash2's PNG: the strip is only read back, and PNG compression of it was most of the cost.
+            make_tile(f"{frames}/", str(work / "concatenated.bmp"), f"{work / 'tiles'}/")
+            # VideoHash.__init__ would extract frames itself with ffmpeg; its hashing step needs only these.
+            video_hash = object.__new__(VideoHash)
+            video_hash.tiles_dir = f"{work / 'tiles'}/"
+            video_hash.bits_in_hash = 64
+            with Image.open(collage) as video_hash.image:
+                video_hash._calc_hash()
         value = f"{int(video_hash.hash, 2):016x}"  # its hash_hex drops leading zeros
         return Signal(VideoHasher.name, value, VideoHasher.version)
 
     def close(self) -> None:
-        self._dir.cleanup()
+        self._kept.clear()

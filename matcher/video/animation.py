@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 from PIL import Image, ImageSequence
 
+from matcher.budget import DecodeBudget
 from matcher.errors import UnhashableContent
 from matcher.image import to_rgb
 from matcher.video.frames import Frame
@@ -37,13 +38,14 @@ class AnimationSampler:
     """Frames about ANIMATION_INTERVAL apart, each timed by the delays of the frames before it.
     ``duration`` is the animation's length once iterated; ``stopped`` says why it ended early, or None."""
 
-    def __init__(self, animation: Image.Image, max_pixels: int, max_samples: int) -> None:
+    def __init__(self, animation: Image.Image, max_pixels: int, max_samples: int, budget: DecodeBudget) -> None:
         width, height = animation.size
         if width * height > max_pixels:
             raise UnhashableContent(f"animation too large ({width}x{height}, over {max_pixels:,} pixels)")
         self.animation = animation
         self.width, self.height = width, height
         self.max_samples = max_samples
+        self.budget = budget
         self.duration = 0.0
         self.stopped: str | None = None
 
@@ -51,6 +53,13 @@ class AnimationSampler:
         elapsed, next_time, taken = 0.0, 0.0, 0
         try:
             for number, frame in enumerate(ImageSequence.Iterator(self.animation)):
+                # Pillow composites every frame onto the whole canvas, however small its patch: each costs
+                # the canvas, sampled or not.
+                if spent := self.budget.charge(self.width * self.height):
+                    self.stopped = f"{spent}, at {elapsed:.0f} s"
+                    if not taken:
+                        raise UnhashableContent(f"animation over its budget before its first sample: {spent}")
+                    break
                 if elapsed + 1e-6 >= next_time:
                     if taken == self.max_samples:
                         self.stopped = f"frame budget of {self.max_samples} samples spent at {elapsed:.0f} s"

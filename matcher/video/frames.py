@@ -16,7 +16,7 @@ frames to align.
 from __future__ import annotations
 
 import math
-import time
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +26,7 @@ import av.container
 import av.video.stream
 from PIL import Image
 
+from matcher.budget import DecodeBudget
 from matcher.errors import UnhashableContent
 
 # Frames are hashed at most this size on their long side: PDQ reduces to 64x64 anyway, and converting a
@@ -44,6 +45,7 @@ class SamplingPlan:
     max_samples: int  # a longer video is sampled more sparsely, to stay within this many
     max_seconds: float  # wall-clock budget for decoding one file
     max_pixels: int  # largest frame decoded
+    max_decoded_pixels: int  # pixels x frames decoded from one file, sampled or not (0: no bound)
 
     def interval_for(self, duration: float | None) -> float:
         if duration is None or duration <= 0:
@@ -64,9 +66,10 @@ class VideoSampler:
     """Iterate a video's sampled frames. ``width``, ``height`` and ``duration`` are known once opened;
     ``stopped`` says why sampling ended before the end of the file (budget, corrupt data), or is None."""
 
-    def __init__(self, path: Path, plan: SamplingPlan) -> None:
+    def __init__(self, path: Path, plan: SamplingPlan, *, stop: threading.Event | None = None) -> None:
         self.path = path
         self.plan = plan
+        self.stop = stop
         self.stopped: str | None = None
         try:
             self._container = av.open(str(path), metadata_errors="ignore")
@@ -137,7 +140,7 @@ class VideoSampler:
             context.skip_frame = "NONREF"
             context.options = {"skip_loop_filter": "all"}
         base = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
-        deadline = time.monotonic() + self.plan.max_seconds
+        budget = DecodeBudget(self.plan.max_seconds, self.plan.max_decoded_pixels, self.stop)
         keyframes: list[float] = []
         next_time, decoded, seek_to = 0.0, 0, None
         while True:
@@ -152,13 +155,13 @@ class VideoSampler:
                     for frame in packet.decode():
                         decoded += 1
                         timestamp = _timestamp(frame, base, decoded, rate)
+                        if spent := budget.charge(frame.width * frame.height):  # every frame costs, sampled or not
+                            self.stopped = f"{spent}, at {timestamp:.0f} s"
+                            return
                         if timestamp + 1e-6 < next_time:
                             continue
                         yield Frame(decoded - 1, round(timestamp, 3), _picture(frame))
                         next_time = (math.floor(timestamp / self.interval + 1e-6) + 1) * self.interval
-                        if time.monotonic() > deadline:
-                            self.stopped = f"time budget of {self.plan.max_seconds:g} s spent at {timestamp:.0f} s"
-                            return
                         if _worth_seeking(keyframes, timestamp, next_time):
                             seek_to = next_time
                             break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pdqhash
 from PIL import Image
 
 from matcher.borders import trim_borders
+from matcher.budget import DecodeBudget
 from matcher.errors import UnhashableContent
 from matcher.hashers.pdq import DIHEDRAL_VARIANTS, bits_to_hex
 from matcher.hashers.videohash import VideoHashFrames
@@ -36,17 +38,21 @@ _READ_CHUNK = 1 << 20
 
 @dataclass(frozen=True, slots=True)
 class VideoLimits:
-    """What one video may cost (from settings, through `HashOptions`): file size, decode time, samples,
-    frame size."""
+    """What one video or animation may cost (from settings, through `HashOptions`): file size, decode time,
+    samples, frame size, and pixels x frames decoded."""
 
     max_bytes: int
     max_seconds: float
     max_frames: int
     max_pixels: int
+    max_decoded_pixels: int
 
     def plan(self, *, reference: bool) -> SamplingPlan:
         interval, least = (REFERENCE_INTERVAL, REFERENCE_MIN_SAMPLES) if reference else (CRAWLED_INTERVAL, CRAWLED_MIN_SAMPLES)
-        return SamplingPlan(interval, least, self.max_frames, self.max_seconds, self.max_pixels)
+        return SamplingPlan(interval, least, self.max_frames, self.max_seconds, self.max_pixels, self.max_decoded_pixels)
+
+    def budget(self, stop: threading.Event | None = None) -> DecodeBudget:
+        return DecodeBudget(self.max_seconds, self.max_decoded_pixels, stop)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,11 +118,14 @@ class FrameHasher:
         self._thumbnails.close()
 
 
-def hash_video_file(path: Path, *, reference: bool, limits: VideoLimits) -> tuple[VideoHashes, str, str, int]:
-    """Hash a video file; returns its hashes, SHA-256, MD5 and size. Raises UnhashableContent."""
+def hash_video_file(
+    path: Path, *, reference: bool, limits: VideoLimits, stop: threading.Event | None = None
+) -> tuple[VideoHashes, str, str, int]:  # fmt: skip
+    """Hash a video file; returns its hashes, SHA-256, MD5 and size. Raises UnhashableContent, or
+    HashingStopped once ``stop`` is set."""
     size = checked_size(path, limits.max_bytes, "video")
     sha256, md5 = _digests(path)
-    with VideoSampler(path, limits.plan(reference=reference)) as sampler:
+    with VideoSampler(path, limits.plan(reference=reference), stop=stop) as sampler:
         hasher = FrameHasher(reference=reference, max_frames=limits.max_frames)
         try:
             for frame in sampler:
@@ -131,9 +140,11 @@ def hash_video_file(path: Path, *, reference: bool, limits: VideoLimits) -> tupl
     return hashes, sha256, md5, size
 
 
-def hash_animation(animation: Image.Image, *, reference: bool, limits: VideoLimits) -> VideoHashes:
-    """Hash an animated GIF, APNG or WebP (already opened). Raises UnhashableContent."""
-    sampler = AnimationSampler(animation, limits.max_pixels, limits.max_frames)
+def hash_animation(
+    animation: Image.Image, *, reference: bool, limits: VideoLimits, stop: threading.Event | None = None
+) -> VideoHashes:  # fmt: skip
+    """Hash an animated GIF, APNG or WebP (already opened). Raises UnhashableContent, or HashingStopped."""
+    sampler = AnimationSampler(animation, limits.max_pixels, limits.max_frames, limits.budget(stop))
     hasher = FrameHasher(reference=reference, max_frames=limits.max_frames)
     try:
         for frame in sampler:

@@ -9,8 +9,9 @@ import click
 from rich.table import Table
 
 from crawler.runner import VisitSummary, run_visits
-from crawler.watcher import exclusive, site_lock
 from crawler.sites import Site
+from crawler.stop import DISK, ERROR
+from crawler.watcher import exclusive, site_lock
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
 
@@ -26,8 +27,8 @@ def visit(
         settings.set("SPREADTRACE_DISTRIBUTED", True, priority="cmdline")
     if not resume:
         settings.set("SPREADTRACE_RESUME", False, priority="cmdline")
-    if time_limit is not None:  # Scrapy stops the visit cleanly; the next run resumes it
-        settings.set("CLOSESPIDER_TIMEOUT", time_limit, priority="cmdline")
+    if time_limit is not None:  # the visit stops cleanly (crawler.stop); the next run resumes it
+        settings.set("SPREADTRACE_TIME_LIMIT", time_limit, priority="cmdline")
     with ExitStack() as locks:
         if not distributed:  # one visit of a site at a time, whoever started it (watch, or by hand)
             for site in sites:
@@ -69,6 +70,11 @@ def crawl(
     summaries = visit(app, sites, app.err.is_terminal if progress is None else progress, distributed=distributed,
                       resume=not fresh, time_limit=time_limit)  # fmt: skip
     print_summaries(app, summaries)
+    # A full disk is the machine's state, not the sites': exit 3, as for any store that cannot be written.
+    for summary in summaries:
+        if summary.finish_reason.startswith((DISK, ERROR)):
+            app.err.print(f"error: visit of {summary.site} stopped: {summary.finish_reason}", markup=False)
+            raise click.exceptions.Exit(ReturnCode.UNAVAILABLE if summary.finish_reason.startswith(DISK) else ReturnCode.FAILED)
     # A distributed worker may find nothing left to do; a failed start is still a failure.
     idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
     if all(s.counts.pages == 0 for s in summaries) and not idle_worker:
