@@ -28,7 +28,7 @@ from twisted.internet.defer import CancelledError
 
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.spool import Spooled
-from crawler.stop import CrawlStop, stop_of
+from crawler.stop import CrawlStop, stop_of, storage_error
 from crawler.tracking import tracker_of
 from tracker import Tracker
 from tracker.clock import utc_now
@@ -104,7 +104,10 @@ class MediaFetcher:
         try:
             fetched = await self._download(url, kind)
         except Exception as exc:  # a bug here must not lose the page's other observations
-            logger.exception("fetching %s failed", url)
+            if (disk := storage_error(exc)) is not None:
+                self.stop.stop(disk)
+            else:
+                logger.exception("fetching %s failed", url)
             fetched = Fetched(MediaResult(None, None, None, f"{type(exc).__name__}: {exc}"))
         except BaseException:  # cancelled (the page was cut short): pages waiting on this URL must not wait forever
             future.set_result(MediaResult(None, None, None, "not fetched: the crawl stopped first"))

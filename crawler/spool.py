@@ -32,7 +32,7 @@ from scrapy.exceptions import DownloadTimeoutError
 from scrapy.http import Request, Response
 from scrapy.utils._download_handlers import wrap_twisted_exceptions
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet.defer import CancelledError, Deferred
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Protocol, connectionDone
 from twisted.python.failure import Failure
 from twisted.web.client import ResponseDone
@@ -142,7 +142,7 @@ class _SpoolingAgent(_ScrapyAgent):
         done = super().download_request(request)
         if self.read_timeout > 0:
             self._waiting_for_headers = reactor.callLater(
-                self.read_timeout, self._stall, done, f"no response for {self.read_timeout:g} s"
+                self.read_timeout, self._stall, done, f"no data for {self.read_timeout:g} s: no response at all"
             )
         done.addBoth(self._explained)
         return done
@@ -154,7 +154,7 @@ class _SpoolingAgent(_ScrapyAgent):
     def _explained(self, result: Any) -> Any:
         if self._waiting_for_headers is not None and self._waiting_for_headers.active():
             self._waiting_for_headers.cancel()
-        if isinstance(result, Failure) and self._stalled and result.check(CancelledError):  # type: ignore[no-untyped-call]
+        if isinstance(result, Failure) and self._stalled:  # whatever the cancel surfaced as (ResponseNeverReceived...)
             raise ReadTimeout(self._stalled)
         return result
 

@@ -12,8 +12,10 @@ them onto exit codes.
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
+import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -24,6 +26,8 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
+
+from tracker import StoreUnavailable
 
 logger = logging.getLogger(__name__)
 TIME_LIMIT, DISK, ERROR, SHUTDOWN = "time limit", "disk", "error", "shutdown"
@@ -130,14 +134,19 @@ def stop_of(crawler: Crawler) -> CrawlStop:
     return found
 
 
-def free_space_error(exc: BaseException) -> str | None:
-    """The disk-full reason in an OSError or SQLite error, or None: a full disk stops the crawl."""
-    import errno
-    import sqlite3
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+# SQLite's words for a write the disk refused: full, an I/O error (EFBIG, EIO), read-only.
+_SQLITE_DISK_WORDS = ("disk", "full", "readonly", "read-only")
 
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+
+def storage_error(exc: BaseException) -> str | None:
+    """Why writing failed, when the disk (or the store on it) refused a write; None for anything else.
+    Such a failure stops the crawl: nothing more can be recorded, and going on would only lose more."""
+    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
         return f"{DISK}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
-    if isinstance(exc, sqlite3.OperationalError) and "full" in str(exc).lower():
+    if isinstance(exc, sqlite3.OperationalError) and any(word in str(exc).lower() for word in _SQLITE_DISK_WORDS):
+        return f"{DISK}: the store could not be written: {exc}"
+    if isinstance(exc, StoreUnavailable):
         return f"{DISK}: {exc}"
     return None
 

@@ -19,6 +19,7 @@ from scrapy.utils.misc import build_from_crawler
 
 from crawler.distributed import DistributedWorker
 from crawler.sites import Site
+from crawler.stop import storage_error
 from crawler.tracking import tracker_of
 from tracker import PageOutcome, PageRole, Tracker
 from tracker.journal import Rechecks
@@ -96,8 +97,15 @@ class VisitExtension:
             stats.set_value("finish_reason", reason)
         stats.set_value(VISIT_ID_STAT, self.visit.id)
         stats.set_value(FINISHED_STAT, finished)
-        if finished:  # a killed, stopped or timed-out visit stays open, and the next run resumes it
+        if not finished:  # a killed, stopped or timed-out visit stays open, and the next run resumes it
+            return
+        try:
             self.tracker.visits.finish(self.visit.id, VisitCounts.of(stats).detail(reason))
+        except Exception as exc:
+            if (disk := storage_error(exc)) is None:
+                raise
+            stats.set_value(FINISHED_STAT, False)
+            stats.set_value("finish_reason", disk)
 
     def _over_budget(self) -> bool:
         return self._refused_for_budget and self.tracker.visits.claimed(self.visit) >= self.budget

@@ -25,7 +25,7 @@ from twisted.python.threadpool import ThreadPool
 from crawler.config import hash_options
 from crawler.items import MediaItem, PageItem
 from crawler.spool import Spooled
-from crawler.stop import CrawlStop, free_space_error, stop_of
+from crawler.stop import CrawlStop, storage_error, stop_of
 from crawler.tracking import tracker_of
 from matcher import HashingStopped, MediaHashes, UnhashableContent, hash_file
 from tracker import ClaimState, Observation, PageState, Tracker
@@ -92,7 +92,7 @@ class RecordPipeline:
             return item
         except Exception as exc:
             _release(item)
-            disk = free_space_error(exc)
+            disk = storage_error(exc)
             if disk is None:
                 raise
             self.stop.stop_from_thread(disk)

@@ -34,6 +34,7 @@ from crawler.items import MediaItem, PageContext, PageItem
 from crawler.media_fetch import Fetched, MediaFetcher
 from crawler.middlewares import PrivateAddressRefused
 from crawler.sites import Site, SiteRegistry
+from crawler.stop import CrawlStop, storage_error
 from crawler.visit import VisitExtension, page_key
 from tracker import PageOutcome, PageRole, PageState
 
@@ -92,6 +93,10 @@ class SiteSpider(scrapy.Spider):
     def fetcher(self) -> MediaFetcher:
         return _component(self.crawler, MediaFetcher)
 
+    @cached_property
+    def stopper(self) -> CrawlStop:
+        return _component(self.crawler, CrawlStop)
+
     # -- which pages -------------------------------------------------------------------------------
 
     async def start(self) -> AsyncIterator[Any]:
@@ -139,6 +144,9 @@ class SiteSpider(scrapy.Spider):
             async for item in self._page(response, page_url, role):
                 yield item
         except Exception as exc:  # a page that breaks the parser is recorded as failed, never left queued
+            if (disk := storage_error(exc)) is not None:  # not the page's fault: the crawl cannot go on
+                self.stopper.stop(disk)
+                return
             self.logger.exception("page %s could not be read", page_url)
             yield self._page_item(page_url, role, PageOutcome.FAILED, response, f"could not be read: {type(exc).__name__}: {exc}")
 

@@ -69,8 +69,11 @@ class SQLiteConnections:
                 value = fn(conn)
                 conn.execute("COMMIT")
             except BaseException as exc:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                try:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the write's own error is the one to report (a full disk can fail the rollback too)
                 future.set_exception(exc)
             else:
                 future.set_result(value)
