@@ -143,11 +143,7 @@ def trickle(content_type: str, *, head: bytes = b"", rate: float = 1.0, length: 
     client gives up or the server stops. ``length`` is the Content-Length to claim (None: none sent)."""
 
     def answer(exchange: Exchange) -> None:
-        headers = {"Content-Type": content_type}
-        if length is not None:
-            headers["Content-Length"] = str(length)
-        exchange.head(200, headers)
-        if head and not exchange.write(head):
+        if not _begin(exchange, content_type, head, length):
             return
         for byte in itertools.cycle(filler):
             if not exchange.wait(1.0 / rate) or not exchange.write(bytes([byte])):
@@ -160,16 +156,21 @@ def stall(content_type: str, *, head: bytes = b"", length: int | None = None) ->
     """Headers (and ``head``) at once, then nothing more, ever: a body that stops arriving."""
 
     def answer(exchange: Exchange) -> None:
-        headers = {"Content-Type": content_type}
-        if length is not None:
-            headers["Content-Length"] = str(length)
-        exchange.head(200, headers)
-        if head and not exchange.write(head):
+        if not _begin(exchange, content_type, head, length):
             return
         while exchange.wait(3600):
             pass
 
     return answer
+
+
+def _begin(exchange: Exchange, content_type: str, head: bytes, length: int | None) -> bool:
+    """Send the status line, headers and ``head``; False if the client already hung up."""
+    headers = {"Content-Type": content_type}
+    if length is not None:
+        headers["Content-Length"] = str(length)
+    exchange.head(200, headers)
+    return not head or exchange.write(head)
 
 
 def silent() -> Answer:
