@@ -299,6 +299,29 @@ def test_a_killed_crawl_leaves_no_copy_of_the_video_it_was_downloading(hostile, 
     _nothing_left_after_a_kill(home, needle)
 
 
+def test_sigterm_stops_a_crawl_at_once_and_leaves_its_visit_to_resume(hostile, home, record, busy_clip):
+    site = hostile()
+    site.route("/", page('<video src="/v.mp4"></video>'))
+    site.route("/v.mp4", trickle("video/mp4", head=busy_clip.read_bytes()[:MB], rate=1.0))  # would take hours
+    write_sites(home, term=site_entry(site.url("/")))
+    asked: list[float] = []
+
+    def terminate_mid_download(pid: int) -> bool:
+        if not asked and site.sent("/v.mp4") >= MB:
+            os.kill(pid, signal.SIGTERM)  # what `watch` sends a visit that over-runs
+            asked.append(time.monotonic())
+        return False
+
+    crawl = run_crawl(home, "term", timeout=60, kill_when=terminate_mid_download)
+    print(f"SIGTERM: exit {crawl.code} after {crawl.seconds:.1f} s; {crawl.stderr.splitlines()[-3:]}")
+    assert asked and not crawl.killed and time.monotonic() - asked[0] < 20, crawl  # not the 600 s media timeout
+    assert crawl.code == 0 and "Traceback" not in crawl.stderr, crawl
+    assert "stopping the visit: shutdown (SIGTERM)" in crawl.stderr, crawl
+    [visit] = record().visits("term")
+    assert visit.finished_at is None  # resumed by the next run
+    assert files_under(system_tmp(home)) == [] and files_under(home / "tmp") == []
+
+
 def _open_for(path: Path, seconds: float) -> Callable[[int], bool]:
     """True once process PID has had ``path`` open for ``seconds``."""
     opened: list[float] = []

@@ -77,6 +77,8 @@ def crawl(
             raise click.exceptions.Exit(ReturnCode.UNAVAILABLE if summary.finish_reason.startswith(DISK) else ReturnCode.FAILED)
     # A distributed worker may find nothing left to do; a failed start is still a failure.
     idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
-    if all(s.counts.pages == 0 for s in summaries) and not idle_worker:
+    # Stopped on purpose (time limit, SIGTERM) before a page was done is not a failure: it resumes.
+    ran_out = all(s.finish_reason.startswith("finished") for s in summaries)
+    if ran_out and all(s.counts.pages == 0 for s in summaries) and not idle_worker:
         app.err.print("error: no page could be fetched from any site", markup=False)
         raise click.exceptions.Exit(ReturnCode.FAILED)
