@@ -13,6 +13,7 @@ from crawler.watcher import exclusive, site_lock
 from crawler.sites import Site
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
+from spreadtrace.render import print_error
 
 
 def visit(
@@ -31,7 +32,11 @@ def visit(
     with ExitStack() as locks:
         if not distributed:  # one visit of a site at a time, whoever started it (watch, or by hand)
             for site in sites:
-                locks.enter_context(exclusive(site_lock(app.home, site.name), f"a visit of site {site.name!r}"))
+                lock = site_lock(app.home, site.name)
+                try:
+                    locks.enter_context(exclusive(lock, f"a visit of site {site.name!r}"))
+                except OSError as exc:  # some (a size limit met at open) name no file: say which
+                    raise OSError(exc.errno, exc.strerror, exc.filename or str(lock)) from None
         app.close()  # the crawl opens its own Tracker over the store
         return run_visits(settings, sites, app.err)
 
@@ -72,5 +77,5 @@ def crawl(
     # A distributed worker may find nothing left to do; a failed start is still a failure.
     idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
     if all(s.counts.pages == 0 for s in summaries) and not idle_worker:
-        app.err.print("error: no page could be fetched from any site", markup=False)
+        print_error(app.err, "no page could be fetched from any site")
         raise click.exceptions.Exit(ReturnCode.FAILED)
