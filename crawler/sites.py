@@ -11,6 +11,7 @@
     media = ["div.post img.full"]     # extra CSS selectors for media, beside the usual places
     removed_text = ["This thread was pruned"]
     max_pages = 2000
+    max_links = 5000                  # links recorded per page, at most
     abuse_contact = "abuse@board.example"
     [sites.board.metadata]            # page fields: CSS or XPath selectors
     title = "h1.subject::text"
@@ -20,57 +21,32 @@
 
 from __future__ import annotations
 
+import os
 import re
+import tempfile
 import tomllib
-from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 import tomli_w
 
 from crawler.errors import SiteConfigError, UnknownSite
+from crawler.site_checks import (
+    CONCURRENCY_RANGE, DELAY_RANGE, MAX_LINKS_RANGE, MAX_PAGES_RANGE, check_integer, check_seconds, check_strings,
+    check_type, compile_patterns, interval_seconds, shown, type_name, unknown_key, validate_cron, validate_selector,
+    validate_url,
+)  # fmt: skip
 
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_INTERVAL = re.compile(r"^(\d+)\s*([smhdw])$")
-_UNIT_SECONDS = MappingProxyType({"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800})
+__all__ = ["METADATA_FIELDS", "Site", "SiteRegistry", "interval_seconds", "validate_cron", "validate_url"]
+
+# Always used with fullmatch: `$` would let a trailing newline through.
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 METADATA_FIELDS = ("title", "uploader", "uploaded")
-
-
-def validate_url(url: str, where: str = "URL") -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise SiteConfigError(f"{where}: {url!r} is not an http(s) URL with a host")
-    return url
-
-
-def interval_seconds(every: str, where: str = "every") -> int:
-    match = _INTERVAL.match(every.strip().lower())
-    if not match or int(match.group(1)) == 0:
-        raise SiteConfigError(f"{where}: {every!r} is not an interval such as 30m, 6h, 1d or 2w")
-    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-
-
-def validate_cron(expression: str, where: str = "cron") -> str:
-    from apscheduler.triggers.cron import CronTrigger
-
-    try:
-        CronTrigger.from_crontab(expression, timezone="UTC")
-    except ValueError as exc:
-        raise SiteConfigError(f"{where}: {expression!r} is not a crontab expression (minute hour day month weekday): {exc}") from None
-    return expression
-
-
-def _patterns(values: Iterable[str], where: str) -> tuple[re.Pattern[str], ...]:
-    compiled = []
-    for value in values:
-        try:
-            compiled.append(re.compile(value, re.IGNORECASE))
-        except re.error as exc:
-            raise SiteConfigError(f"{where}: {value!r} is not a regular expression: {exc}") from None
-    return tuple(compiled)
+# Keys holding a list of strings; in the file a single string stands for a list of one.
+_LIST_KEYS = ("start_urls", "allowed_domains", "follow", "deny", "media", "removed_text")
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +58,10 @@ class Site:
     expressions over page URLs (none: follow every page in the allowed domains). ``removed_text`` are
     regular expressions that mean "removed" on a page that still answers 200. ``allow_private`` lets the
     crawler reach loopback and private addresses: only for sites on a private network (or tests).
+    ``max_links`` bounds the outbound links recorded per page (None: SPREADTRACE_MAX_LINKS_PER_PAGE).
+
+    Every field is checked here, types, ranges, patterns and selectors, so a Site that exists can be
+    crawled: whether it came from the file, from `spreadtrace site add` or from code.
     """
 
     name: str
@@ -89,7 +69,6 @@ class Site:
     allowed_domains: tuple[str, ...] = ()
     every: str = "1d"
     delay: float | None = None
-    extra: dict[str, Any] = field(default_factory=dict, compare=False)
     cron: str | None = None
     concurrency: int | None = None
     robots: bool = True
@@ -99,31 +78,47 @@ class Site:
     metadata: dict[str, str] = field(default_factory=dict)
     removed_text: tuple[str, ...] = ()
     max_pages: int | None = None
+    max_links: int | None = None
     abuse_contact: str | None = None
     allow_private: bool = False
 
     def __post_init__(self) -> None:
-        where = f"site {self.name!r}"
-        if not _NAME.match(self.name):
-            raise SiteConfigError(f"{where}: name must be lowercase letters, digits, '-' or '_'")
+        if not isinstance(self.name, str) or not _NAME.fullmatch(self.name):
+            raise SiteConfigError(
+                f"site name {shown(self.name)}: use 1-64 lowercase letters, digits, '-' or '_', starting with a letter or digit"
+            )
+        where = f"[sites.{self.name}]"
+        for key in _LIST_KEYS:
+            value = getattr(self, key)
+            check_strings(value, key, where)
+            object.__setattr__(self, key, tuple(value))  # a list from the file or a caller: kept as the type says
         if not self.start_urls:
-            raise SiteConfigError(f"{where}: start_urls is empty")
+            raise SiteConfigError(f"{where} start_urls is empty")
         for url in self.start_urls:
-            validate_url(url, f"{where}: start_urls")
-        interval_seconds(self.every, f"{where}: every")
+            validate_url(url, f"{where} start_urls")
+        check_type(self.every, str, "every", where)
+        interval_seconds(self.every, f"{where} every")
+        check_type(self.cron, str, "cron", where, optional=True)
         if self.cron is not None:
-            validate_cron(self.cron, f"{where}: cron")
-        if self.delay is not None and self.delay < 0:
-            raise SiteConfigError(f"{where}: delay must be >= 0 seconds")
-        if self.concurrency is not None and self.concurrency < 1:
-            raise SiteConfigError(f"{where}: concurrency must be >= 1")
-        if self.max_pages is not None and self.max_pages < 1:
-            raise SiteConfigError(f"{where}: max_pages must be >= 1")
-        for name, patterns in (("follow", self.follow), ("deny", self.deny), ("removed_text", self.removed_text)):
-            _patterns(patterns, f"{where}: {name}")
-        unknown = set(self.metadata) - set(METADATA_FIELDS)
-        if unknown:
-            raise SiteConfigError(f"{where}: metadata: unknown field {sorted(unknown)[0]!r} (known: {', '.join(METADATA_FIELDS)})")
+            validate_cron(self.cron, f"{where} cron")
+        check_seconds(self.delay, "delay", DELAY_RANGE, where)
+        check_integer(self.concurrency, "concurrency", CONCURRENCY_RANGE, where)
+        check_integer(self.max_pages, "max_pages", MAX_PAGES_RANGE, where)
+        check_integer(self.max_links, "max_links", MAX_LINKS_RANGE, where)
+        check_type(self.robots, bool, "robots", where)
+        check_type(self.allow_private, bool, "allow_private", where)
+        check_type(self.abuse_contact, str, "abuse_contact", where, optional=True)
+        for key, patterns in (("follow", self.follow), ("deny", self.deny), ("removed_text", self.removed_text)):
+            compile_patterns(patterns, f"{where} {key}")
+        for query in self.media:
+            validate_selector(query, f"{where} media")
+        if not isinstance(self.metadata, dict):
+            raise SiteConfigError(f"{where} metadata: expected a table of field = \"selector\", not {shown(self.metadata)}")
+        for name, query in self.metadata.items():
+            if name not in METADATA_FIELDS:
+                raise unknown_key(name, METADATA_FIELDS, "metadata field", where)
+            check_type(query, str, f"metadata.{name}", where)
+            validate_selector(query, f"{where} metadata.{name}")
         if not self.allowed_domains:
             hosts = tuple(dict.fromkeys(urlsplit(url).hostname or "" for url in self.start_urls))
             object.__setattr__(self, "allowed_domains", hosts)
@@ -133,13 +128,13 @@ class Site:
         return f"cron {self.cron}" if self.cron else f"every {self.every}"
 
     def follow_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return _patterns(self.follow, "follow")
+        return compile_patterns(self.follow, "follow")
 
     def deny_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return _patterns(self.deny, "deny")
+        return compile_patterns(self.deny, "deny")
 
     def removed_patterns(self) -> tuple[re.Pattern[str], ...]:
-        return _patterns(self.removed_text, "removed_text")
+        return compile_patterns(self.removed_text, "removed_text")
 
     def as_toml(self) -> dict[str, Any]:
         entry: dict[str, Any] = {
@@ -149,73 +144,35 @@ class Site:
         }
         optional: dict[str, Any] = {
             "cron": self.cron, "delay": self.delay, "concurrency": self.concurrency, "max_pages": self.max_pages,
-            "abuse_contact": self.abuse_contact, "follow": list(self.follow), "deny": list(self.deny),
-            "media": list(self.media), "removed_text": list(self.removed_text), "metadata": dict(self.metadata),
+            "max_links": self.max_links, "abuse_contact": self.abuse_contact, "follow": list(self.follow),
+            "deny": list(self.deny), "media": list(self.media), "removed_text": list(self.removed_text),
+            "metadata": dict(self.metadata),
         }  # fmt: skip
         entry.update({key: value for key, value in optional.items() if value not in (None, [], {})})
         if not self.robots:
             entry["robots"] = False
         if self.allow_private:
             entry["allow_private"] = True
-        return {**entry, **self.extra}
+        return entry
 
     @classmethod
-    def from_toml(cls, name: str, entry: Mapping[str, Any], where: str) -> Site:
-        known = {
-            "start_urls", "allowed_domains", "every", "delay", "cron", "concurrency", "robots", "follow", "deny",
-            "media", "metadata", "removed_text", "max_pages", "abuse_contact", "allow_private",
-        }  # fmt: skip
-        try:
-            urls = entry["start_urls"]
-        except KeyError:
-            raise SiteConfigError(f"{where}: [sites.{name}] has no start_urls") from None
-        here = f"{where}: [sites.{name}]"
+    def from_toml(cls, name: str, entry: object) -> Site:
+        """The site ``[sites.NAME]`` describes; unknown keys are refused (a misspelt key would otherwise be
+        a setting silently not applied), with the nearest known key suggested."""
+        here = f"[sites.{name}]"
+        if not isinstance(entry, dict):
+            raise SiteConfigError(f"{here} must be a table of settings (start_urls = [...], every = ...), not {type_name(entry)}")
+        known = tuple(f.name for f in fields(cls) if f.name != "name")
+        for key in entry:
+            if key not in known:
+                raise unknown_key(key, known, "key", here)
+        if "start_urls" not in entry:
+            raise SiteConfigError(f"{here} has no start_urls")
 
-        def strings(key: str) -> tuple[str, ...]:
-            value = entry.get(key, ())
-            value = [value] if isinstance(value, str) else value
-            if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
-                raise SiteConfigError(f"{here} {key}: expected a string or a list of strings")
-            return tuple(value)
-
-        def number(key: str, kind: type[int] | type[float]) -> Any:
-            value = entry.get(key)
-            if value is None:
-                return None
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise SiteConfigError(f"{here} {key}: expected a number, not {value!r}")
-            return kind(value)
-
-        def flag(key: str, default: bool) -> bool:
-            value = entry.get(key, default)
-            if not isinstance(value, bool):
-                raise SiteConfigError(f"{here} {key}: expected true or false, not {value!r}")
-            return value
-
-        metadata = entry.get("metadata", {})
-        if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-            raise SiteConfigError(f"{here} metadata: expected a table of field = \"selector\"")
-        contact = entry.get("abuse_contact")
-        cron = entry.get("cron")
-        return cls(
-            name=name,
-            start_urls=strings("start_urls") if urls else (),
-            allowed_domains=strings("allowed_domains"),
-            every=str(entry.get("every", "1d")),
-            delay=number("delay", float),
-            extra={k: v for k, v in entry.items() if k not in known},
-            cron=None if cron is None else str(cron),
-            concurrency=number("concurrency", int),
-            robots=flag("robots", True),
-            follow=strings("follow"),
-            deny=strings("deny"),
-            media=strings("media"),
-            metadata=dict(metadata),
-            removed_text=strings("removed_text"),
-            max_pages=number("max_pages", int),
-            abuse_contact=None if contact is None else str(contact),
-            allow_private=flag("allow_private", False),
-        )
+        values: dict[str, Any] = {
+            key: (value,) if key in _LIST_KEYS and isinstance(value, str) else value for key, value in entry.items()
+        }  # types are __post_init__'s to check
+        return cls(name=name, **values)
 
     def covers(self, url: str) -> bool:
         """Whether ``url``'s host is one of the allowed domains or below one."""
@@ -232,29 +189,42 @@ class SiteRegistry:
 
     @classmethod
     def load(cls, path: Path) -> SiteRegistry:
+        """The registry in ``path``; every entry is checked whole, and the first problem is raised as one
+        SiteConfigError naming the file, the site and the key."""
         if not path.exists():
             return cls(path)
         try:
             document = tomllib.loads(path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise SiteConfigError(f"{path}: cannot read site registry: {exc}") from None
-        entries = document.get("sites", {})
-        if not isinstance(entries, dict):
-            raise SiteConfigError(f"{path}: 'sites' must be a table of [sites.NAME] entries")
-        sites = []
-        for name, entry in entries.items():
-            try:
-                sites.append(Site.from_toml(name, entry, str(path)))
-            except SiteConfigError as exc:
-                raise SiteConfigError(f"{path}: {exc}") from None
+        try:
+            for key in document:
+                if key != "sites":
+                    raise unknown_key(key, ("sites",), "table", "")
+            entries = document.get("sites", {})
+            if not isinstance(entries, dict):
+                raise SiteConfigError("'sites' must be a table of [sites.NAME] entries")
+            sites = [Site.from_toml(name, entry) for name, entry in entries.items()]
+        except SiteConfigError as exc:
+            raise SiteConfigError(f"{path}: {exc}") from None
         return cls(path, sites)
 
     def save(self) -> None:
+        """Replace the file atomically: a crash, a full disk or a read-only folder never leaves half a
+        registry (nor a stray temporary file). An OSError names the registry, not the temporary file."""
         document = {"sites": {name: site.as_toml() for name, site in sorted(self._sites.items())}}
+        text = tomli_w.dumps(document)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = self.path.with_suffix(".toml.tmp")
-        temporary.write_text(tomli_w.dumps(document), encoding="utf-8")
-        temporary.replace(self.path)  # atomic: a crash never leaves half a registry
+        temporary: str | None = None
+        try:
+            handle, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
+            with os.fdopen(handle, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(temporary, self.path)
+        except OSError as exc:
+            if temporary is not None and os.path.exists(temporary):
+                os.unlink(temporary)
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from None
 
     def __iter__(self) -> Iterator[Site]:
         return iter(sorted(self._sites.values(), key=lambda site: site.name))

@@ -7,13 +7,13 @@ from functools import cached_property
 from pathlib import Path
 
 import platformdirs
-from rich.console import Console
 from scrapy.settings import Settings
 
 from crawler.config import hash_options, load_settings, match_policy
 from crawler.scratch import Scratch
 from crawler.sites import SiteRegistry
 from matcher import HashOptions
+from spreadtrace.render import plain_console
 from tracker import Store, Tracker, open_store
 
 
@@ -22,15 +22,27 @@ def default_home() -> Path:
     return Path(env) if env else Path(platformdirs.user_data_dir("spreadtrace", appauthor=False))
 
 
+def make_home(home: Path) -> None:
+    """Create the home folder for its owner alone (0700): it holds the record of cases and what was found.
+    An existing folder is left as it is; its database is made private when it is opened."""
+    if not home.is_dir():
+        home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        home.chmod(0o700)  # mkdir's mode passes through the umask of whoever called us
+
+
 class App:
+    """Home, settings and store, each made when a command first needs it: `--help` or a bad argument never
+    creates a home."""
+
     def __init__(self, home: Path, overrides: dict[str, str] | None = None) -> None:
         self.home = home.expanduser().resolve()
         self.overrides = overrides or {}
-        self.out = Console(soft_wrap=True)
-        self.err = Console(stderr=True, soft_wrap=True)
+        self.out = plain_console()
+        self.err = plain_console(stderr=True)
 
     @cached_property
     def settings(self) -> Settings:
+        make_home(self.home)
         self.scratch  # every command that does work keeps its temporary files private, from here on
         return load_settings(self.home, self.overrides)
 

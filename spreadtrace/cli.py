@@ -17,7 +17,11 @@ from spreadtrace.commands.report import report
 from spreadtrace.commands.scan import scan
 from spreadtrace.commands.site import site
 from spreadtrace.commands.watch import watch
-from spreadtrace.errors import ReturnCode, return_code_for
+from spreadtrace.errors import ReturnCode, describe, one_line, return_code_for
+
+# Files and folders the CLI creates are its user's alone: the record names cases, labels and where reported
+# material was found. The store and the home are also made private explicitly (installs made before this).
+PRIVATE_UMASK = 0o077
 
 
 def _parse_setting(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]) -> dict[str, str]:
@@ -57,11 +61,16 @@ for command in (case, site, crawl, watch, scan, report, demo):
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: exceptions become one ``error:`` line and a ReturnCode."""
+    previous_umask = os.umask(PRIVATE_UMASK)
     try:
         # Without standalone mode click returns an Exit's code rather than raising it.
         code = cli.main(args=list(argv) if argv is not None else None, prog_name="spreadtrace", standalone_mode=False)
+    except click.UsageError as exc:
+        hint = f" (see: {exc.ctx.command_path} --help)" if exc.ctx is not None else ""
+        click.echo(f"error: {one_line(exc.format_message())}{hint}", err=True)
+        return ReturnCode.USER_ERROR
     except click.ClickException as exc:
-        exc.show()
+        click.echo(f"error: {one_line(exc.format_message())}", err=True)
         return ReturnCode.USER_ERROR
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
@@ -70,8 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = return_code_for(exc)
         if code is None:
             raise
-        click.echo(f"error: {exc}", err=True)
+        click.echo(f"error: {describe(exc)}", err=True)
         return code
+    finally:
+        os.umask(previous_umask)  # main() also runs in-process (tests, the demo's callers)
     return code if isinstance(code, int) else ReturnCode.OK
 
 

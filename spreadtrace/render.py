@@ -1,28 +1,52 @@
-"""The text form of a report: what an analyst reads on the terminal."""
+"""What the CLI prints on a terminal: its consoles, and the text form of a report.
+
+Nearly everything printed holds text from outside: file names, labels, URLs, case and site names, the
+reasons sites give. Rich would read ``[/]x.jpg`` as markup (and crash) or ``[bold red]x.jpg`` as a style
+(and lose the name), so the CLI's consoles read no markup, emoji codes or highlighting at all, and style is
+given as `Text` spans, never as markup inside a string. Progress columns take the same care, and the report
+puts outside text in `Text` too, so it renders the same on any console.
+"""
 
 from __future__ import annotations
 
 from urllib.parse import urlsplit
 
 from rich.console import Console
-from rich.markup import escape
+from rich.progress import TextColumn
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
+from spreadtrace.errors import one_line
 from tracker import Report
 from tracker.report import Appearance
 from tracker.states import Basis, Verdict
+
+
+def plain_console(*, stderr: bool = False) -> Console:
+    """A console that prints strings exactly as they are: no markup, no emoji codes, no highlighting."""
+    return Console(stderr=stderr, soft_wrap=True, markup=False, emoji=False, highlight=False)
+
+
+def print_error(console: Console, message: str) -> None:
+    """One ``error:`` line, whatever ``message`` holds (a file name with a line break in it)."""
+    console.print(Text(f"error: {one_line(message)}"))
+
+
+def plain_column(template: str) -> TextColumn:
+    """A progress column whose fields (a file name) are shown as they are, not read as markup."""
+    return TextColumn(template, markup=False)
 
 
 def render_report(console: Console, report: Report) -> None:
     case, summary = report.case, report.summary
     labels = {ref.id: ref.label or f"reference {ref.id}" for ref in report.references}
     review = f", {summary.needs_review} need review" if summary.needs_review else ""
-    console.print(
-        f"[bold]Case {case.id}[/bold]: {case.reference_count} reference(s), "
-        f"{summary.sightings} sighting(s) on {summary.hosts} host(s), {summary.online} online{review}",
-        markup=True, highlight=False,
-    )  # fmt: skip
+    console.print(Text.assemble(
+        (f"Case {case.id}", "bold"),
+        f": {case.reference_count} reference(s), {summary.sightings} sighting(s) on {summary.hosts} host(s), "
+        f"{summary.online} online{review}",
+    ))  # fmt: skip
     first, candidate = report.first_appearance, report.earliest_candidate
     if first is None and candidate is None:
         console.print("No sightings yet.")
@@ -30,31 +54,31 @@ def render_report(console: Console, report: Report) -> None:
     if first is not None:
         _appearance(console, "First appearance", first, labels)
     else:
-        console.print("[bold]First appearance[/bold]: none confirmed yet")
+        console.print(Text.assemble(("First appearance", "bold"), ": none confirmed yet"))
     if candidate is not None:
         _appearance(console, "Earlier candidate, needs review (not confirmed)", candidate, labels)
-    tree = Tree("[bold]Spread[/bold] (hosts in order of first appearance, confirmed matches)")
+    tree = Tree(Text.assemble(("Spread", "bold"), " (hosts in order of first appearance, confirmed matches)"))
     for number, host in enumerate(report.spread, 1):
         site = f" ({host.site})" if host.site else ""
-        tree.add(escape(f"{number}. {host.host}{site}: from {host.first_appeared} ({host.basis}), {host.sighting_count} sighting(s)"))
+        tree.add(Text(f"{number}. {host.host}{site}: from {host.first_appeared} ({host.basis}), {host.sighting_count} sighting(s)"))
     console.print(tree)
     timeline = Table(title="Timeline of copies", title_justify="left")
     for column in ("appeared", "basis", "reference", "verdict", "match", "status", "page", "file"):
         timeline.add_column(column, overflow="fold", no_wrap=column == "appeared")
     for s in sorted(report.sightings, key=lambda s: (s.appeared_at, s.id)):
-        verdict = "match" if s.verdict is Verdict.MATCH else "[yellow]needs review[/yellow]"
-        confidence = "" if s.confidence is None else f" {s.confidence:.2f}"
-        timeline.add_row(s.appeared_at[:16].replace("T", " "), str(s.appeared_basis), escape(labels.get(s.reference_id, "?")),
-                         verdict + confidence, f"{s.decided_by} {s.distance}", str(s.status), escape(s.page_url),
-                         escape(_file_name(s.media_url)))  # fmt: skip
+        verdict = Text("match") if s.verdict is Verdict.MATCH else Text("needs review", style="yellow")
+        if s.confidence is not None:
+            verdict.append(f" {s.confidence:.2f}")
+        timeline.add_row(s.appeared_at[:16].replace("T", " "), str(s.appeared_basis), Text(labels.get(s.reference_id, "?")),
+                         verdict, f"{s.decided_by} {s.distance}", str(s.status), Text(s.page_url),
+                         Text(_file_name(s.media_url)))  # fmt: skip
     console.print(timeline)
 
 
 def _appearance(console: Console, title: str, seen: Appearance, labels: dict[int, str]) -> None:
     basis = f"claimed by the page, {seen.claimed_source}" if seen.basis is Basis.CLAIMED else "observed by us"
-    console.print(f"[bold]{title}[/bold]: {seen.time} ({escape(basis)}) on {escape(seen.host)}", highlight=False)
-    console.print(f"  page  {seen.page_url}\n  media {seen.media_url}\n  of    {labels.get(seen.reference_id)}",
-                  markup=False, highlight=False)  # fmt: skip
+    console.print(Text.assemble((title, "bold"), f": {seen.time} ({basis}) on {seen.host}"))
+    console.print(Text(f"  page  {seen.page_url}\n  media {seen.media_url}\n  of    {labels.get(seen.reference_id)}"))
 
 
 def _file_name(url: str) -> str:

@@ -39,3 +39,39 @@ def test_written_lists_read_back_the_same():
         assert bad == [] and [(e.signal, e.label) for e in again] == [(e.signal, e.label) for e in entries]
     without = write_hash_list([HashEntry(1, entries[0].signal, "secret-name.jpg")], fmt="csv", labels=False)
     assert "secret-name" not in without
+
+
+def test_only_ascii_hex_is_a_hash():
+    # int(x, 16) takes all of these; a partner's list must not slip them into the index.
+    entries, bad = parse_hash_list(f"0x{A[2:]}\n{'٣' * 64}\n{B}\n")
+    assert [e.signal.value for e in entries] == [B]
+    assert [b.line for b in bad] == [1, 2] and all("not hexadecimal" in b.reason for b in bad)
+    _, bad = parse_hash_list(f"0,100,{A},0.0\n1,100,0x{A[2:]},1.0\n2,100,{B},inf\n")
+    assert [(b.line, b.reason.split(":")[0]) for b in bad] == [
+        (2, "pdq hash is not hexadecimal"), (3, "frame time is not a number of seconds"),
+    ]  # fmt: skip
+
+
+def test_a_stream_is_read_line_by_line_with_long_and_undecodable_lines_reported():
+    import io
+
+    from matcher.hashlist import MAX_LINE_BYTES, read_hash_list
+
+    data = f"{A}\n".encode() + b"0" * (3 * MAX_LINE_BYTES) + b"\n" + b"\xc3\x28 bad utf-8\n" + f"{B},,n\n".encode()
+    bad = []
+    entries = list(read_hash_list(io.BytesIO(data), bad.append))
+    assert [(e.line, e.signal.value, e.label) for e in entries] == [(1, A, None), (4, B, "n")]
+    assert [(b.line, b.reason) for b in bad] == [
+        (2, f"line longer than {MAX_LINE_BYTES:,} bytes"), (3, "not UTF-8 text (byte 1 of the line)"),
+    ]  # fmt: skip
+
+
+def test_labels_never_become_lines():
+    entries, bad = parse_hash_list(f"{A},90,ok.jpg\n{B},80,\"x\x85y.jpg\"\n")
+    assert [e.label for e in entries] == ["ok.jpg"] and "control character" in bad[0].reason
+    stored = [HashEntry(1, entries[0].signal, f"a.jpg\n{B},100\u2028")]  # as a label stored before the check
+    for fmt in ("txt", "csv"):
+        written = write_hash_list(stored, fmt=fmt, labels=True)
+        assert len(written.splitlines()) == (2 if fmt == "csv" else 1)
+        again, bad = parse_hash_list(written)
+        assert bad == [] and [e.label for e in again] == ["a.jpg\\n" + (f"{B},100" if fmt == "csv" else f"{B} 100") + "\\u2028"]

@@ -12,8 +12,9 @@ import pytest
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
-from tracker.errors import InvalidCaseName, StoreUnavailable
+from tracker.errors import InvalidCaseName, InvalidLabel, StoreUnavailable
 from tracker.models import PageVisit, StatusEvent, Validators
+from tracker.store import HashReference
 from tracker.states import PageState, VisitOutcome
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
@@ -78,6 +79,8 @@ class TestStoreContract:
             store.get_case("nope")
         with pytest.raises(InvalidCaseName):
             store.ensure_case("../etc")
+        with pytest.raises(InvalidCaseName):
+            store.ensure_case("c1\n")  # `$` in a pattern matches before a final newline; fullmatch does not
 
     def test_references_keep_hashes_with_algorithm_version_and_variant(self, store):
         store.ensure_case("c1")
@@ -89,6 +92,33 @@ class TestStoreContract:
         assert store.get_case("c1").reference_count == 1
         with pytest.raises(UnknownCase):
             store.add_reference("ghost", IMAGE, "b" * 64, None, None, [PDQ])
+
+    def test_hash_references_are_imported_in_one_transaction(self, store):
+        store.ensure_case("c1")
+        store.add_reference("c1", IMAGE, "a" * 64, None, "photo.jpg", [PDQ])
+        others = [Signal("pdq", f"{n:064x}", 1, 90) for n in range(1, 12_001)]
+        batch = [HashReference(IMAGE, f"list.txt:{n}", s) for n, s in enumerate([PDQ, *others, others[0]], start=1)]
+        added, skipped = store.import_references("c2", iter(batch))  # a new case, created with its references
+        assert (len(added), skipped) == (12_001, 1)  # the repeat within the list is skipped
+        assert [r.signals for r in added] == [(s,) for s in [PDQ, *others]]
+        assert store.references("c2") == added and store.get_case("c2").reference_count == len(added)
+        again, skipped = store.import_references("c1", iter(batch))  # c1 holds PDQ already
+        assert (len(again), skipped) == (12_000, 2)
+        assert len({r.id for r in store.references()}) == 1 + 12_001 + 12_000
+
+    def test_an_import_that_raises_leaves_nothing(self, store):
+        def failing():
+            yield from (HashReference(IMAGE, None, Signal("pdq", f"{n:064x}", 1, 90)) for n in range(1, 12_001))
+            raise RuntimeError("the list broke off")
+
+        with pytest.raises(RuntimeError, match="broke off"):
+            store.import_references("c3", failing())
+        with pytest.raises(InvalidLabel, match="control character"):
+            store.import_references("c3", iter([HashReference(IMAGE, "two\nlines", PDQ)]))
+        assert store.list_cases() == [] and store.references() == []
+        with pytest.raises(InvalidLabel):
+            store.ensure_case("c3")
+            store.add_reference("c3", IMAGE, "a" * 64, None, "bell\x07", [PDQ])
 
     def test_media_is_known_by_sha256(self, store):
         assert store.media_signals("a" * 64) is None

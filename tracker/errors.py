@@ -17,6 +17,11 @@ class InvalidCaseName(TrackerError):
     """Raised by `validate_case_id` for names that cannot be a case id."""
 
 
+class InvalidLabel(TrackerError):
+    """Raised by `validate_label` (and so by stores adding a reference) for a label holding a control
+    character or line break, which could forge a line in an exported hash list or a report."""
+
+
 class StoreUnavailable(TrackerError):
     """Raised by `open_store` when the store cannot be opened or its URI is not understood."""
 

@@ -7,18 +7,28 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from matcher import ContentKind, Signal
-from tracker.errors import InvalidCaseName
+from matcher.hashlist import label_problem
+from tracker.errors import InvalidCaseName, InvalidLabel
 from tracker.states import Basis, ClaimState, PageOutcome, PageRole, PageState, Status, Verdict, VisitOutcome
 
-_CASE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# Always used with fullmatch: `$` would let a trailing newline through.
+_CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
 
 def validate_case_id(case_id: str) -> str:
-    if not _CASE_ID.match(case_id):
+    if not isinstance(case_id, str) or not _CASE_ID.fullmatch(case_id):
         raise InvalidCaseName(
             f"invalid case name {case_id!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     return case_id
+
+
+def validate_label(label: str | None) -> str | None:
+    """A reference's label as given, or InvalidLabel: no control characters or line breaks, 1,000 characters
+    at most."""
+    if label is not None and (problem := label_problem(label)):
+        raise InvalidLabel(problem)
+    return label
 
 
 def host_of(url: str) -> str:

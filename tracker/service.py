@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes
@@ -19,7 +19,7 @@ from tracker.clock import utc_now
 from tracker.journal import VisitJournal
 from tracker.models import AuditEvent, Observation, Reference, Sighting
 from tracker.sightings import SightingBook
-from tracker.store import Store
+from tracker.store import HashReference, Store
 
 logger = logging.getLogger(__name__)
 
@@ -44,10 +44,20 @@ class Tracker:
         self._book = SightingBook(store)
         self._owns_store = owns_store
         self._lock = threading.RLock()
-        references = store.references()
-        self._case_of = {ref.id: ref.case_id for ref in references}
-        self.matcher = Matcher(policy, ((ref.id, ref.signals) for ref in references))
+        self._case_of: dict[int, str] = {}
+        self._matcher: Matcher | None = None
         self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
+
+    @property
+    def matcher(self) -> Matcher:
+        """Every case's references, indexed when first needed: a command that only adds references (an
+        import of a million hashes) or reads the record never pays for indexing them all."""
+        with self._lock:
+            if self._matcher is None:
+                references = self.store.references()
+                self._case_of.update((ref.id, ref.case_id) for ref in references)
+                self._matcher = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
+            return self._matcher
 
     @classmethod
     def open(cls, store_uri: str, policy: MatchPolicy) -> Tracker:
@@ -115,50 +125,49 @@ class Tracker:
         """
         reference = self.store.add_reference(case_id, hashes.kind, hashes.sha256, hashes.md5, label, hashes.signals)
         if reference is not None:
-            self._watch(reference)
+            self._watch([reference])
         return reference
 
-    def _watch(self, reference: Reference) -> None:
-        """Match media against a newly stored reference from now on."""
+    def _watch(self, references: Sequence[Reference]) -> None:
+        """Match media against newly stored references from now on (if the matcher is not built yet, it
+        will find them in the store when it is)."""
         with self._lock:
             self._decisions.clear()
-            self._case_of[reference.id] = reference.case_id
-            self.matcher.add_reference(reference.id, reference.signals)
+            for reference in references:
+                self._case_of[reference.id] = reference.case_id
+                if self._matcher is not None:
+                    self._matcher.add_reference(reference.id, reference.signals)
 
-    def import_hashes(self, case_id: str, entries: Sequence[HashEntry], source: str) -> tuple[list[Reference], int]:
+    def import_hashes(self, case_id: str, entries: Iterable[HashEntry], source: str) -> tuple[list[Reference], int]:
         """Register hash-only references (no file was ever seen); returns them and the count already held.
 
-        Labels say where each came from (``FILE:LINE`` unless the list named it), so a match can be traced
-        back to the partner's list.
+        ``entries`` is consumed inside one store transaction: if it raises (a bad line, an interrupted
+        import), nothing is imported. Labels say where each came from (``FILE:LINE`` unless the list named
+        it), so a match can be traced back to the partner's list.
         """
-        known = {(s.kind, s.value) for ref in self.store.references(case_id) for s in ref.signals}
-        added: list[Reference] = []
-        duplicates = 0
-        for entry in entries:
-            key = (entry.signal.kind, entry.signal.value)
-            if key in known:
-                duplicates += 1
-                continue
-            known.add(key)
-            label = entry.label or f"{source}:{entry.line}"
-            kind = ContentKind.VIDEO if entry.signal.kind == "vpdq" else ContentKind.IMAGE
-            reference = self.store.add_reference(case_id, kind, None, None, label, (entry.signal,))
-            if reference is not None:
-                self._watch(reference)
-                added.append(reference)
+        references = (
+            HashReference(ContentKind.VIDEO if entry.signal.kind == "vpdq" else ContentKind.IMAGE,
+                          entry.label or f"{source}:{entry.line}", entry.signal)
+            for entry in entries
+        )  # fmt: skip
+        added, duplicates = self.store.import_references(case_id, references)
+        self._watch(added)
         return added, duplicates
 
     def export_hashes(
-        self, case_id: str, *, actor: str, destination: str, fmt: str, labels: bool, kind: str = "pdq"
-    ) -> list[HashEntry]:
+        self, case_id: str, *, actor: str, destination: str, fmt: str, labels: bool, kind: str = "pdq",
+        write: Callable[[list[HashEntry]], None],
+    ) -> list[HashEntry]:  # fmt: skip
         """Each reference's ``kind`` hash as found (PDQ of pictures, vPDQ of videos; not the orientation or
-        region variants), logged as an export. ``HashEntry.line`` carries the reference id."""
+        region variants), handed to ``write`` and logged as an export once ``write`` returned: an export
+        that failed is not one. ``HashEntry.line`` carries the reference id."""
         entries = [
             HashEntry(ref.id, signal, ref.label)
             for ref in self.store.references(case_id)
             for signal in ref.signals
             if signal.kind == kind and signal.variant == "original"
         ]
+        write(entries)
         detail: dict[str, object] = {"hashes": len(entries), "format": fmt, "destination": destination, "labels": labels}
         self.store.log_event(AuditEvent(utc_now(), actor, "export-hashes", case_id, detail))
         return entries
@@ -167,10 +176,12 @@ class Tracker:
         """Sightings of ``references`` among all media observed so far (retroactive matching): a case
         opened today still finds the copy crawled last month, its first appearance, and whether it was
         taken down since (its status is replayed from every observation of it)."""
-        only_these = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
+        only_these: Matcher | None = None  # built at the first media: none seen yet, nothing to index
         found: dict[int, Sighting] = {}
         with self._lock:
             for sha256, signals in self.store.iter_media_signals():
+                if only_these is None:
+                    only_these = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
                 decisions = only_these.match(signals)
                 for observation in self.store.observations_of(sha256) if decisions else ():
                     if observation.shows and observation.error is None:

@@ -7,12 +7,20 @@ Every backend passes the same contract tests (tests/test_tracker_store_contract.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterable, Iterator, Sequence
+from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker.models import AuditEvent, Case, Link, Observation, PageVisit, Reference, Sighting, StatusEvent, Validators, Visit
 from tracker.states import PageRole, VisitOutcome
+
+
+class HashReference(NamedTuple):
+    """A reference known only by a hash (a partner's list): no file, no SHA-256."""
+
+    kind: ContentKind
+    label: str | None
+    signal: Signal
 
 
 class CaseStore(Protocol):
@@ -27,6 +35,14 @@ class CaseStore(Protocol):
         signals: Sequence[Signal],
     ) -> Reference | None:
         """The new reference, or None when the case already holds these bytes."""  # fmt: skip
+        ...
+
+    def import_references(self, case_id: str, references: Iterable[HashReference]) -> tuple[list[Reference], int]:
+        """Add hash-only references to ``case_id`` (created if new) in ONE transaction, consuming
+        ``references`` as it goes: all of them, or none, and no new case, when the iterable raises (a bad
+        line, an interrupted import) or the process dies. A reference whose signal the case already holds,
+        or that came earlier in the same iterable, is skipped. Returns the references added and the number
+        skipped. Raises InvalidCaseName, InvalidLabel."""
         ...
 
     def references(self, case_id: str | None = None) -> list[Reference]: ...

@@ -80,7 +80,7 @@ class SiteSpider(scrapy.Spider):
         # host with its port. No denied extensions: whether ".jpg" is a page is the response's to say.
         spider.links = LinkExtractor(deny_extensions=())
         spider._follow, spider._deny, spider._removed = site.follow_patterns(), site.deny_patterns(), site.removed_patterns()
-        spider.max_links = getattr(site, "max_links", None) or settings.getint("SPREADTRACE_MAX_LINKS_PER_PAGE")
+        spider.max_links = site.max_links or settings.getint("SPREADTRACE_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
         return spider
 

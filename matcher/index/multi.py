@@ -61,6 +61,7 @@ class MultiIndex:
         self._ids = np.zeros(0, np.int64)
         self._alive = np.zeros(0, bool)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []
+        self._pending_rows = 0  # kept, not summed per add: one-row adds would be quadratic
         self._tabled = 0  # the first ``_tabled`` rows are in the tables; the rest are the scanned tail
         self._orders: list[np.ndarray] = []
         self._offsets: list[np.ndarray] = []
@@ -78,7 +79,8 @@ class MultiIndex:
         if len(ids) != len(codes):
             raise ValueError(f"{len(ids)} ids for {len(codes)} codes")
         self._pending.append((ids, codes))
-        if sum(len(p[0]) for p in self._pending) >= 10_000:
+        self._pending_rows += len(ids)
+        if self._pending_rows >= 10_000:
             self._flush()
 
     def _flush(self) -> None:
@@ -88,6 +90,7 @@ class MultiIndex:
         ids = np.concatenate([p[0] for p in self._pending])
         self._codes = np.concatenate([self._codes, *(p[1] for p in self._pending)])
         self._pending = []
+        self._pending_rows = 0
         self._ids = np.concatenate([self._ids, ids])
         self._alive = np.concatenate([self._alive, np.ones(len(ids), bool)])
         tail = len(self._ids) - self._tabled

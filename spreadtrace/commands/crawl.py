@@ -14,6 +14,7 @@ from crawler.stop import DISK, ERROR
 from crawler.watcher import exclusive, site_lock
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode, UserError
+from spreadtrace.render import print_error
 
 
 def visit(
@@ -32,7 +33,11 @@ def visit(
     with ExitStack() as locks:
         if not distributed:  # one visit of a site at a time, whoever started it (watch, or by hand)
             for site in sites:
-                locks.enter_context(exclusive(site_lock(app.home, site.name), f"a visit of site {site.name!r}"))
+                lock = site_lock(app.home, site.name)
+                try:
+                    locks.enter_context(exclusive(lock, f"a visit of site {site.name!r}"))
+                except OSError as exc:  # some (a size limit met at open) name no file: say which
+                    raise OSError(exc.errno, exc.strerror, exc.filename or str(lock)) from None
         app.close()  # the crawl opens its own Tracker over the store
         return run_visits(settings, sites, app.err)
 
@@ -73,12 +78,12 @@ def crawl(
     # A full disk is the machine's state, not the sites': exit 3, as for any store that cannot be written.
     for summary in summaries:
         if summary.finish_reason.startswith((DISK, ERROR)):
-            app.err.print(f"error: visit of {summary.site} stopped: {summary.finish_reason}", markup=False)
+            print_error(app.err, f"visit of {summary.site} stopped: {summary.finish_reason}")
             raise click.exceptions.Exit(ReturnCode.UNAVAILABLE if summary.finish_reason.startswith(DISK) else ReturnCode.FAILED)
     # A distributed worker may find nothing left to do; a failed start is still a failure.
     idle_worker = distributed and all(s.finish_reason == "finished" for s in summaries)
     # Stopped on purpose (time limit, SIGTERM) before a page was done is not a failure: it resumes.
     ran_out = all(s.finish_reason.startswith("finished") for s in summaries)
     if ran_out and all(s.counts.pages == 0 for s in summaries) and not idle_worker:
-        app.err.print("error: no page could be fetched from any site", markup=False)
+        print_error(app.err, "no page could be fetched from any site")
         raise click.exceptions.Exit(ReturnCode.FAILED)

@@ -26,27 +26,25 @@ def demo(app: App, progress: bool | None) -> None:
 
     Uses a fresh temporary home unless --home is given, so your own data is never touched.
     """
-    app.out.print(f"spreadtrace demo: data in {app.home}", markup=False, highlight=False)
+    app.out.print(f"spreadtrace demo: data in {app.home}")
     with running_world() as world:
         with tempfile.TemporaryDirectory(prefix="spreadtrace-report-") as reported:
             # The "reported files" a victim hands over; hashed, then deleted with the folder.
             for name, data in world.reference_files().items():
                 (Path(reported) / name).write_bytes(data)
             outcome = add_files(app, DEMO_CASE, [Path(reported)])
-        app.out.print(f"case {DEMO_CASE}: {len(outcome.added)} reference(s) registered as hashes", markup=False)
+        app.out.print(f"case {DEMO_CASE}: {len(outcome.added)} reference(s) registered as hashes")
         registry = app.sites()
         for name, server in world.sites.items():
             registry.add(
                 Site(name, (server.url(START_PATHS[name]),), (server.host,), "6h", delay=0.0, allow_private=True), replace=True
             )  # the simulated sites live on loopback
         registry.save()
-        app.out.print(f"sites: {', '.join(s.name + ' ' + s.start_urls[0] for s in registry)}", markup=False)
+        app.out.print(f"sites: {', '.join(s.name + ' ' + s.start_urls[0] for s in registry)}")
         summaries = visit(app, list(registry), app.err.is_terminal if progress is None else progress)
     print_summaries(app, summaries)
     render_report(app.out, build_report(app.store, DEMO_CASE))
-    app.out.print(
-        f"\nExplore: spreadtrace --home {app.home} report {DEMO_CASE} --format json", markup=False, highlight=False
-    )
+    app.out.print(f"\nExplore: spreadtrace --home {app.home} report {DEMO_CASE} --format json")
 
 
 def demo_home() -> Path:

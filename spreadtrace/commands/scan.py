@@ -8,11 +8,13 @@ from typing import Any
 
 import click
 from rich.table import Table
+from rich.text import Text
 
 from matcher import UnhashableContent, hash_file
 from spreadtrace.app import App
 from spreadtrace.errors import ReturnCode
 from spreadtrace.files import expand_paths
+from spreadtrace.render import print_error
 from tracker import Reference
 
 
@@ -36,11 +38,14 @@ def scan_file(app: App, references: dict[int, Reference], path: Path, problem: s
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_obj
 def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
-    """Check local image and video files against every case's references."""
+    """Check local image and video files against every case's references.
+
+    A file or folder that cannot be read (missing, no permission, a broken link, corrupt) gets one error
+    line and the rest are scanned; exit 1 only if nothing could be."""
     references = {ref.id: ref for ref in app.store.references()}
     results = [scan_file(app, references, path, problem) for path, problem in expand_paths(paths)]
     if as_json:
@@ -53,10 +58,10 @@ def scan(app: App, paths: tuple[Path, ...], as_json: bool) -> None:
                 f"({m['decided_by']}, confidence {m['confidence']:.2f})"
                 for m in r["matches"]
             )
-            table.add_row(r["path"], f"[red]{r['error']}[/red]" if r["error"] else (found or "-"))
+            table.add_row(r["path"], Text(r["error"], style="red") if r["error"] else (found or "-"))
         app.out.print(table)
     for r in results:
         if r["error"]:
-            app.err.print(f"error: {r['path']}: {r['error']}", markup=False, highlight=False)
+            print_error(app.err, f"{r['path']}: {r['error']}")
     if all(r["error"] for r in results):
         raise click.exceptions.Exit(ReturnCode.FAILED)

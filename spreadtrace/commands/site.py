@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 from rich.table import Table
 
+from crawler.errors import SiteConfigError
 from crawler.sites import METADATA_FIELDS, Site
 from spreadtrace.app import App
 from spreadtrace.errors import UserError
@@ -42,6 +43,8 @@ def _metadata(ctx: click.Context, param: click.Parameter, values: tuple[str, ...
 @click.option("--removed-text", multiple=True, metavar="REGEX",
               help='Text that means "removed" on a page that still answers 200 (repeatable).')
 @click.option("--max-pages", type=int, default=None, help="Pages per visit, at most.")
+@click.option("--max-links", type=int, default=None,
+              help="Links recorded per page, at most [default: SPREADTRACE_MAX_LINKS_PER_PAGE].")
 @click.option("--abuse-contact", default=None, help="Where takedown notices for this host go.")
 @click.option("--allow-private", is_flag=True,
               help="Allow loopback and private addresses (a site on a private network; test sites).")
@@ -51,18 +54,24 @@ def site_add(
     app: App, name: str, start_urls: tuple[str, ...], allowed: tuple[str, ...], every: str, cron: str | None,
     delay: float | None, concurrency: int | None, no_robots: bool, follow: tuple[str, ...], deny: tuple[str, ...],
     media: tuple[str, ...], metadata: dict[str, str], removed_text: tuple[str, ...], max_pages: int | None,
-    abuse_contact: str | None, allow_private: bool, replace: bool,
+    max_links: int | None, abuse_contact: str | None, allow_private: bool, replace: bool,
 ) -> None:  # fmt: skip
-    """Add site NAME, crawled from START_URL within its domains."""
+    """Add site NAME, crawled from START_URL within its domains.
+
+    The entry is checked as the registry checks it on load (ranges, patterns, selectors), so a site that
+    is saved can be crawled."""
     registry = app.sites()
-    entry = Site(
-        name, start_urls, allowed, every, delay, cron=cron, concurrency=concurrency, robots=not no_robots,
-        follow=follow, deny=deny, media=media, metadata=metadata, removed_text=removed_text, max_pages=max_pages,
-        abuse_contact=abuse_contact, allow_private=allow_private,
-    )  # fmt: skip
+    try:
+        entry = Site(
+            name, start_urls, allowed, every, delay, cron=cron, concurrency=concurrency, robots=not no_robots,
+            follow=follow, deny=deny, media=media, metadata=metadata, removed_text=removed_text,
+            max_pages=max_pages, max_links=max_links, abuse_contact=abuse_contact, allow_private=allow_private,
+        )  # fmt: skip
+    except SiteConfigError as exc:
+        raise SiteConfigError(f"{registry.path}: {exc}") from None
     registry.add(entry, replace=replace)
     registry.save()
-    app.out.print(f"site {name} saved in {registry.path}", markup=False, highlight=False)
+    app.out.print(f"site {name} saved in {registry.path}")
 
 
 @site.command("list")
@@ -71,7 +80,7 @@ def site_list(app: App) -> None:
     """List registered sites."""
     registry = app.sites()
     if not len(registry):
-        app.out.print(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)", markup=False)
+        app.out.print(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)")
         return
     table = Table("site", "start URLs", "allowed domains", "schedule")
     for s in registry:

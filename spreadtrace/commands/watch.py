@@ -33,13 +33,13 @@ def watch(app: App, time_limit: float | None) -> None:
     with exclusive(app.home / "watch.lock", f"spreadtrace watch for {app.home}"):
         watcher = Watcher(app.home, app.overrides, limit)
         for line in watcher.start(list(registry)):
-            app.err.print(line, markup=False, highlight=False)
+            app.err.print(line)
         previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
         try:
-            app.err.print(f"watching {len(registry)} site(s); stop with Ctrl-C", markup=False)
+            app.err.print(f"watching {len(registry)} site(s); stop with Ctrl-C")
             stop.wait()
         finally:
             for sig, handler in previous.items():
                 signal.signal(sig, handler)
-            app.err.print("stopping: waiting for visits in progress", markup=False)
+            app.err.print("stopping: waiting for visits in progress")
             watcher.stop()
