@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl bench-import clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: bench-accuracy bench-speed bench-video bench-crawl
+bench: bench-accuracy bench-speed bench-video bench-crawl bench-import
 
 bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
@@ -35,3 +35,6 @@ clean:
 
 bench-crawl: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.crawl
+
+bench-import: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.import_hashes

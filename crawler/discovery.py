@@ -105,7 +105,7 @@ def media_from_selectors(selector: Selector, base_url: str, selectors: Sequence[
     element whose ``src``, ``data-src``, ``href``, ``content`` or ``poster`` is taken."""
     found: dict[str, MediaRef] = {}
     for query in selectors:
-        for result in _select(selector, query):
+        for result in select(selector, query):
             raw = result.get() if isinstance(result.root, str) else next(
                 (result.attrib[a] for a in _ELEMENT_URL_ATTRIBUTES if result.attrib.get(a)), None
             )
@@ -123,7 +123,7 @@ def page_metadata(selector: Selector, selectors: Mapping[str, str]) -> dict[str,
     selector first, then JSON-LD, then meta tags, then the HTML itself. The page's word, not ours."""
     found: dict[str, dict[str, str]] = {}
     for name, query in selectors.items():
-        value = " ".join(v.strip() for v in _select(selector, query).getall() if v.strip())
+        value = " ".join(v.strip() for v in select(selector, query).getall() if v.strip())
         if value:
             found[name] = {"value": value[:500], "source": f"selector:{query}"}
     objects = list(_jsonld_objects(selector))
@@ -149,7 +149,7 @@ def page_metadata(selector: Selector, selectors: Mapping[str, str]) -> dict[str,
     return found
 
 
-def _select(selector: Selector, query: str) -> Any:
+def select(selector: Selector, query: str) -> Any:
     return selector.xpath(query) if query.startswith(("/", "(", "./")) else selector.css(query)
 
 

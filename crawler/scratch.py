@@ -26,9 +26,10 @@ _LOCK = ".lock"
 class Scratch:
     """The process's private temporary folder; ``tempfile`` and child processes use it from now on."""
 
-    def __init__(self, folder: Path, lock: IO[str]) -> None:
+    def __init__(self, folder: Path, lock: IO[str], before: tuple[str | None, str | None]) -> None:
         self.folder = folder
         self._lock = lock  # held open for the process's life: the sweeper's sign that it is alive
+        self._before = before  # tempfile's folder and TMPDIR as they were, put back on removal
 
     @classmethod
     def open(cls, home: Path) -> Scratch:
@@ -42,15 +43,25 @@ class Scratch:
             folder = Path(tempfile.mkdtemp(prefix="spreadtrace-run-"))
         lock = (folder / _LOCK).open("w")
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        scratch = cls(folder, lock, (tempfile.tempdir, os.environ.get("TMPDIR")))
         tempfile.tempdir = str(folder)
         os.environ["TMPDIR"] = str(folder)  # for child processes, and libraries that read it themselves
-        scratch = cls(folder, lock)
         atexit.register(scratch.remove)
         return scratch
 
     def remove(self) -> None:
+        """Remove the folder and put the process's temporary folder back (a command run in-process)."""
+        if self._lock.closed:
+            return
         shutil.rmtree(self.folder, ignore_errors=True)
         self._lock.close()
+        if tempfile.tempdir == str(self.folder):
+            tempfile.tempdir = self._before[0]
+        if os.environ.get("TMPDIR") == str(self.folder):
+            if self._before[1] is None:
+                os.environ.pop("TMPDIR", None)
+            else:
+                os.environ["TMPDIR"] = self._before[1]
 
 
 def sweep(root: Path) -> list[Path]:

@@ -54,12 +54,12 @@ def validate_selector(query: str, where: str) -> str:
     from cssselect import SelectorError
     from parsel import Selector
 
-    from crawler.discovery import _select
+    from crawler.discovery import select
 
     if not query.strip():
         raise SiteConfigError(f"{where}: the selector is empty")
     try:
-        _select(Selector(text="<html></html>"), query)
+        select(Selector(text="<html></html>"), query)
     except SelectorError as exc:
         raise SiteConfigError(f"{where}: {shown(query)} is not a CSS selector: {exc}") from None
     except ValueError as exc:  # parsel's wrapping of lxml's XPathError

@@ -58,7 +58,7 @@ class Site:
     expressions over page URLs (none: follow every page in the allowed domains). ``removed_text`` are
     regular expressions that mean "removed" on a page that still answers 200. ``allow_private`` lets the
     crawler reach loopback and private addresses: only for sites on a private network (or tests).
-    ``max_links`` bounds the outbound links recorded per page (None: SPREADTRACE_MAX_LINKS_PER_PAGE).
+    ``max_links`` bounds the links read from one page, followed or recorded (None: SPREADTRACE_MAX_LINKS_PER_PAGE).
 
     Every field is checked here, types, ranges, patterns and selectors, so a Site that exists can be
     crawled: whether it came from the file, from `spreadtrace site add` or from code.

@@ -42,7 +42,6 @@ _LABEL_COLUMNS = ("label", "name", "filename", "file")
 MAX_LINE_BYTES = 65_536
 MAX_LABEL_CHARS = 1_000
 # int(x, 16), which the hashers validate with, also takes "0x", "_" and non-ASCII digits; a list must not.
-_ASCII_HEX = re.compile(r"[0-9a-f]+")
 # Unicode's control characters (Cc) and line and paragraph separators (Zl, Zp): everything str.splitlines
 # breaks a line at, and the terminal escapes.
 CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -139,7 +138,7 @@ def _vpdq(lines: Iterable[tuple[int, str]], on_bad: Callable[[BadLine], None]) -
             continue
         try:
             frame = parse_frame(text)
-            _check_hex(frame.pdq)
+            _PDQ.validate(frame.pdq)  # hex digits only, and 64 of them
             if not math.isfinite(frame.timestamp):
                 raise InvalidSignal(f"frame time is not a number of seconds: {text.strip()[:80]!r}")
             frames.append(frame)
@@ -201,14 +200,10 @@ def _entry(number: int, value: str, quality: str | None, label: str | None) -> H
     label = (label or "").strip() or None
     if label is not None and (problem := label_problem(label)):
         raise InvalidSignal(problem)
-    signal = Signal(_PDQ.name, _check_hex(_PDQ.validate(value)), _PDQ.version, score)
+    signal = Signal(_PDQ.name, _PDQ.validate(value), _PDQ.version, score)
     return HashEntry(number, signal, label)
 
 
-def _check_hex(value: str) -> str:
-    if not _ASCII_HEX.fullmatch(value):
-        raise InvalidSignal(f"pdq hash is not hexadecimal: {value[:80]!r}")
-    return value
 
 
 def write_hash_list(entries: Iterable[HashEntry], *, fmt: str, labels: bool) -> str:

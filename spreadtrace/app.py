@@ -71,3 +71,10 @@ class App:
         store = self.__dict__.pop("store", None)
         if store is not None:
             store.close()
+
+    def end(self) -> None:
+        """The command is done: close the store and remove the temporary folder (also done at exit)."""
+        self.close()
+        scratch = self.__dict__.pop("scratch", None)
+        if scratch is not None:
+            scratch.remove()

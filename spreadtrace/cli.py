@@ -52,7 +52,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
         overrides["SPREADTRACE_SITES_FILE"] = str(sites_file.expanduser().resolve())
     app = App(home, overrides)
     ctx.obj = app
-    ctx.call_on_close(app.close)
+    ctx.call_on_close(app.end)
 
 
 for command in (case, site, crawl, watch, scan, report, demo):

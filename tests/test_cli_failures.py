@@ -147,7 +147,7 @@ def test_the_home_the_database_and_the_registry_are_private(run_cli, home, tmp_p
     assert run_cli("site", "add", "board", "https://board.example/").code == ReturnCode.OK
     assert run_cli("case", "add", "c1", str(pictures(tmp_path / "r", "a.png"))).code == ReturnCode.OK
     modes = {p.name: p.stat().st_mode & 0o777 for p in [home, *home.iterdir()]}
-    assert modes == {"home": 0o700, "sites.toml": 0o600, "spreadtrace.db": 0o600}
+    assert modes == {"home": 0o700, "sites.toml": 0o600, "spreadtrace.db": 0o600, "tmp": 0o700}
     # An install from before: the database and its WAL files readable by everyone.
     (home / "spreadtrace.db").chmod(0o644)
     kept_open = sqlite3.connect(home / "spreadtrace.db")
