@@ -16,7 +16,7 @@ import asyncio
 import logging
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property, partial
+from functools import partial
 from typing import Self
 
 import scrapy
@@ -28,7 +28,8 @@ from twisted.internet.defer import CancelledError
 
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.spool import Spooled
-from crawler.stop import CrawlStop, stop_of, storage_error
+from crawler.components import component
+from crawler.stop import CrawlStop, storage_error
 from crawler.tracking import tracker_of
 from tracker import Tracker
 from tracker.clock import utc_now
@@ -62,6 +63,8 @@ class Fetched:
 
 
 class MediaFetcher:
+    stop: CrawlStop  # another extension: looked up when the spider opens, once all are built
+
     def __init__(self, crawler: Crawler, tracker: Tracker, limits: MediaLimits) -> None:
         self.crawler = crawler
         self.tracker = tracker
@@ -70,11 +73,9 @@ class MediaFetcher:
         self._slots: asyncio.Semaphore | None = None  # made on the crawl's event loop, when first needed
         self._downloads: set[asyncio.Future[Response]] = set()
 
-    @cached_property
-    def stop(self) -> CrawlStop:  # an extension too, looked up once all are built
-        stop = stop_of(self.crawler)
-        stop.add_listener(self._abandon_downloads)
-        return stop
+    def spider_opened(self, spider: object) -> None:
+        self.stop = component(self.crawler, CrawlStop)
+        self.stop.add_listener(self._abandon_downloads)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -84,7 +85,7 @@ class MediaFetcher:
             timeout=settings.getfloat("SPREADTRACE_MEDIA_TIMEOUT"), in_flight=max(1, settings.getint("SPREADTRACE_MEDIA_IN_FLIGHT")),
         )  # fmt: skip
         fetcher = cls(crawler, tracker_of(crawler), limits)
-        crawler.signals.connect(lambda spider: fetcher.stop, signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(fetcher.spider_opened, signal=signals.spider_opened)
         return fetcher
 
     def known_page(self, url: str) -> bool:
@@ -179,7 +180,6 @@ class MediaFetcher:
         if content is Content.PAGE:  # remembered, so the next visit follows a link to it as a page at once
             self.tracker.visits.remember(Validators(url, etag, modified, None, 200, content_type, utc_now()))
         return Fetched(_refused(result))
-
 
     def _abandon_downloads(self) -> None:
         for download in list(self._downloads):

@@ -27,7 +27,8 @@ from crawler.config import match_policy
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
-from crawler.stop import SHUTDOWN, stop_of
+from crawler.components import component
+from crawler.stop import SHUTDOWN, CrawlStop
 from crawler.tracking import hand_tracker
 from crawler.visit import FINISHED_STAT, VISIT_ID_STAT, VisitCounts
 from tracker import Tracker
@@ -126,7 +127,7 @@ def _shut_down(crawlers: list[Crawler], signum: int, _: Any) -> None:
     why = f"{SHUTDOWN} ({signal_names.get(signum, signum)})"
     for crawler in crawlers:
         if crawler.crawling:
-            reactor.callFromThread(stop_of(crawler).stop, why)
+            reactor.callFromThread(component(crawler, CrawlStop).stop, why)
 
 
 def _kill(signum: int, _: Any) -> None:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import errno
 import logging
 import shutil
-import sqlite3
 import tempfile
 import threading
 from collections.abc import Callable
@@ -71,7 +70,6 @@ class CrawlStop:
         from twisted.internet import reactor as _reactor
 
         reactor: Any = _reactor
-
         if self.time_limit > 0:
             self._timer = reactor.callLater(
                 self.time_limit, self.stop, f"{TIME_LIMIT} of {self.time_limit:g} s reached"
@@ -106,7 +104,6 @@ class CrawlStop:
         from twisted.internet import reactor as _reactor
 
         reactor: Any = _reactor
-
         if self._announce(reason):  # at once: the record thread must not go on to the next item meanwhile
             reactor.callFromThread(self._close)
 
@@ -127,25 +124,15 @@ class CrawlStop:
             deferred_from_coro(engine.close_spider_async(reason=self.reason or ERROR))
 
 
-def stop_of(crawler: Crawler) -> CrawlStop:
-    found = crawler.get_extension(CrawlStop)
-    if found is None:
-        raise RuntimeError("crawler.stop.CrawlStop is not enabled: add it to EXTENSIONS")
-    return found
-
-
 _DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
-# SQLite's words for a write the disk refused: full, an I/O error (EFBIG, EIO), read-only.
-_SQLITE_DISK_WORDS = ("disk", "full", "readonly", "read-only")
 
 
 def storage_error(exc: BaseException) -> str | None:
     """Why writing failed, when the disk (or the store on it) refused a write; None for anything else.
-    Such a failure stops the crawl: nothing more can be recorded, and going on would only lose more."""
+    Such a failure stops the crawl: nothing more can be recorded, and going on would only lose more.
+    The store itself says which of its errors are the file's (full, read-only, I/O): `StoreUnavailable`."""
     if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
         return f"{DISK}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
-    if isinstance(exc, sqlite3.OperationalError) and any(word in str(exc).lower() for word in _SQLITE_DISK_WORDS):
-        return f"{DISK}: the store could not be written: {exc}"
     if isinstance(exc, StoreUnavailable):
         return f"{DISK}: {exc}"
     return None

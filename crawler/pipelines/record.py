@@ -25,7 +25,8 @@ from twisted.python.threadpool import ThreadPool
 from crawler.config import hash_options
 from crawler.items import MediaItem, PageItem
 from crawler.spool import Spooled
-from crawler.stop import CrawlStop, storage_error, stop_of
+from crawler.components import component
+from crawler.stop import CrawlStop, storage_error
 from crawler.tracking import tracker_of
 from matcher import HashingStopped, MediaHashes, UnhashableContent, hash_file
 from tracker import ClaimState, Observation, PageState, Tracker
@@ -47,7 +48,7 @@ class RecordPipeline:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, tracker_of(crawler), stop_of(crawler))
+        return cls(crawler, tracker_of(crawler), component(crawler, CrawlStop))
 
     @property
     def stats(self) -> StatsCollector:

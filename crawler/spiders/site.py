@@ -28,6 +28,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.defer import CancelledError
 from twisted.python.failure import Failure
 
+from crawler.components import component
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.discovery import MediaRef, discover_media, media_from_selectors, page_metadata
 from crawler.items import MediaItem, PageContext, PageItem
@@ -41,7 +42,6 @@ from tracker import PageOutcome, PageRole, PageState
 # Where a site sends a page it took down: its front page, or a sign-in wall.
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)
 _LINKED = "a[href]"  # a link to what looks like a media file: a file, or a page about one
-C = TypeVar("C")
 K = TypeVar("K")
 
 
@@ -87,15 +87,15 @@ class SiteSpider(scrapy.Spider):
     # The visit and the fetcher are extensions, built after the spider: looked up when first needed.
     @cached_property
     def visit(self) -> VisitExtension:
-        return _component(self.crawler, VisitExtension)
+        return component(self.crawler, VisitExtension)
 
     @cached_property
     def fetcher(self) -> MediaFetcher:
-        return _component(self.crawler, MediaFetcher)
+        return component(self.crawler, MediaFetcher)
 
     @cached_property
     def stopper(self) -> CrawlStop:
-        return _component(self.crawler, CrawlStop)
+        return component(self.crawler, CrawlStop)
 
     # -- which pages -------------------------------------------------------------------------------
 
@@ -333,13 +333,6 @@ async def _as_fetched(fetcher: MediaFetcher, wanted: list[tuple[K, str, str]]) -
                 fetched = task.result()[1]
                 if id(fetched) not in handed and fetched.payload is not None:
                     fetched.payload.close()
-
-
-def _component(crawler: Crawler, cls: type[C]) -> C:
-    found = crawler.get_extension(cls)
-    if found is None:
-        raise RuntimeError(f"{cls.__module__}.{cls.__name__} is not enabled: add it to EXTENSIONS")
-    return found
 
 
 def _original_url(response: Response) -> str:
