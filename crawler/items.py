@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from crawler.spool import Spooled
 from tracker import PageOutcome, PageRole, PageState
+from tracker.models import PageReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +50,8 @@ class MediaItem:
 class PageItem:
     """A page finished: how it answered, what it claims about itself, and where it links to.
 
-    Yielded after the page's media items, so the journal marks the page done only once they are recorded.
+    Yielded after the page's media items, so the journal marks the page done only once they are recorded
+    (and keeps its reading only then: a page cut short is read again in full).
     """
 
     site: str
@@ -62,3 +64,4 @@ class PageItem:
     reason: str | None = None
     metadata: dict[str, dict[str, str]] = field(default_factory=dict)
     links: list[tuple[str, str | None]] = field(default_factory=list)
+    reading: PageReading | None = None  # what it showed, kept for the next visit's conditional request

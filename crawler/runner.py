@@ -24,6 +24,7 @@ from scrapy.settings import Settings
 from scrapy.utils.ossignal import install_shutdown_handlers, signal_names
 
 from crawler.config import match_policy
+from crawler.hashing import hand_pool, pool_for
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
@@ -84,8 +85,10 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     settings = settings.copy()
     settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
     tracker = Tracker.open(settings["SPREADTRACE_STORE_URI"], match_policy(settings))
+    hashing = pool_for(settings)
     try:
         hand_tracker(settings, tracker)
+        hand_pool(settings, hashing)
         process = CrawlerProcess(settings)
         if console is not None:
             _log_through_rich(console, settings.get("LOG_LEVEL"))
@@ -115,6 +118,7 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
             process.start(install_signal_handlers=False)
         return [_summary(crawler, counter) for crawler, counter in crawlers]
     finally:
+        hashing.close()
         tracker.close()
 
 

@@ -65,6 +65,9 @@ SPREADTRACE_CONTACT = ""
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
 SPREADTRACE_DISTRIBUTED = False
+# Worker processes that decode and hash media during a crawl, shared by every site's crawler. 0: one per
+# core this process may use (the reactor's own work is mostly waiting on the network).
+SPREADTRACE_HASH_WORKERS = 0
 # The home folder (set by the CLI from --home): the disk watched by SPREADTRACE_MIN_FREE_BYTES, among others.
 SPREADTRACE_HOME = ""
 # Largest image file downloaded, in bytes; larger files are recorded as skipped.

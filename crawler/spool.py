@@ -56,8 +56,9 @@ class Spooled:
 
     @property
     def path(self) -> Path:
-        """A path that opens this file (for decoders that want one) while it is open."""
-        return Path(f"/proc/self/fd/{self.file.fileno()}")
+        """A path that opens this file (for decoders that want one) while it is open, in this process and in
+        the hashing workers (same user): /proc/PID, not /proc/self."""
+        return Path(f"/proc/{os.getpid()}/fd/{self.file.fileno()}")
 
     def head(self, size: int) -> bytes:
         return os.pread(self.file.fileno(), size, 0)

@@ -8,7 +8,7 @@ closes it when the crawl ends.
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Any, Generic, Self, TypeVar
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -18,34 +18,36 @@ from scrapy.settings import BaseSettings
 from crawler.config import match_policy
 from tracker import Tracker
 
+T = TypeVar("T")
 TRACKER_SETTING = "_SPREADTRACE_TRACKER"  # not a user setting: set by the runner, or by TrackerExtension
 
 
-class TrackerHandle:
-    """The Tracker as a settings value. Scrapy deep-copies the settings for each crawler; a handle is
-    shared instead, because a copy would be a second store and a second set of indexes."""
+class Shared(Generic[T]):
+    """One object of the crawl process as a settings value. Scrapy deep-copies the settings for each
+    crawler; a handle is shared instead, because a copy of the Tracker would be a second store and a second
+    set of indexes (and a copy of the hashing pool a second set of workers)."""
 
-    __slots__ = ("tracker",)
+    __slots__ = ("value",)
 
-    def __init__(self, tracker: Tracker) -> None:
-        self.tracker = tracker
+    def __init__(self, value: T) -> None:
+        self.value = value
 
-    def __deepcopy__(self, memo: dict[int, Any]) -> TrackerHandle:
+    def __deepcopy__(self, memo: dict[int, Any]) -> Shared[T]:
         return self
 
     def __repr__(self) -> str:
-        return "<the crawl's Tracker>"
+        return f"<the crawl's {type(self.value).__name__}>"
 
 
 def hand_tracker(settings: BaseSettings, tracker: Tracker) -> None:
-    settings.set(TRACKER_SETTING, TrackerHandle(tracker), priority="cmdline")
+    settings.set(TRACKER_SETTING, Shared(tracker), priority="cmdline")
 
 
 def tracker_of(crawler: Crawler) -> Tracker:
     handle = crawler.settings.get(TRACKER_SETTING)
-    if not isinstance(handle, TrackerHandle):
+    if not isinstance(handle, Shared) or not isinstance(handle.value, Tracker):
         raise NotConfigured("no Tracker: crawler.tracking.TrackerExtension is not enabled and none was handed in")
-    return handle.tracker
+    return handle.value
 
 
 class TrackerExtension:
@@ -56,7 +58,7 @@ class TrackerExtension:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if isinstance(crawler.settings.get(TRACKER_SETTING), TrackerHandle):
+        if isinstance(crawler.settings.get(TRACKER_SETTING), Shared):
             raise NotConfigured  # the runner handed this crawler its Tracker (no reason: Scrapy would warn)
         uri = crawler.settings.get("SPREADTRACE_STORE_URI")
         if not uri:

@@ -112,9 +112,12 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
                 self.end_headers()
                 return
             etag = resource.etag
-            fresh = resource.status == 200 and (
-                self.headers.get("If-None-Match") == etag or self.headers.get("If-Modified-Since") == _LAST_MODIFIED
-            )
+            # RFC 9110 section 13.2.2: If-None-Match, when sent, decides alone (every resource here claims the
+            # same Last-Modified, so a changed page would otherwise look unchanged to If-Modified-Since).
+            if (match := self.headers.get("If-None-Match")) is not None:
+                fresh = resource.status == 200 and match == etag
+            else:
+                fresh = resource.status == 200 and self.headers.get("If-Modified-Since") == _LAST_MODIFIED
             if fresh:
                 site._count(path, 0, True)
                 self.send_response(304)

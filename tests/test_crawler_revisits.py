@@ -120,20 +120,46 @@ def test_a_failed_check_never_marks_a_removed_page_online(changing):
 
 
 def test_an_unchanged_site_costs_little_on_the_second_visit(changing):
+    """Pages and files answer 304 and the visit acts on what each page showed last time: every copy is
+    still observed online, links still recorded, for headers only."""
     world, home = changing
     crawl(home)
     for server in world.sites.values():
         server.reset_counts()
     crawl(home)
-    media = sum(
-        sent for s in world.sites.values() for path, sent in s.bytes_sent.items()
-        if path.startswith(("/media/", "/stream/", "/images/")) and path in s.resources  # not the 404 pages of dead links
-    )  # fmt: skip
-    not_modified = sum(sum(s.not_modified.values()) for s in world.sites.values())
-    assert media == 0 and not_modified > 20  # every file answered 304: nothing downloaded, nothing hashed
+    sent = sum(sum(s.bytes_sent.values()) for s in world.sites.values())
+    full = sum(len(s.resources[path].body) * count for s in world.sites.values() for path, count in s.requests.items()
+               if path in s.resources)  # what the same requests cost unconditionally  # fmt: skip
+    assert sent < 0.05 * full, (sent, full)
+    pages = [path for s in world.sites.values() for path in s.not_modified if not path.startswith(("/media/", "/stream/", "/images/"))]
+    assert len(pages) > 10  # pages too, not only files
     with sqlite3.connect(home / "spreadtrace.db") as conn:
-        visit = conn.execute("SELECT detail FROM visits WHERE site = 'board' ORDER BY started_at DESC LIMIT 1").fetchone()
-    assert json.loads(visit[0])["hashed"] == 0
+        visit = conn.execute("SELECT id, detail FROM visits WHERE site = 'board' ORDER BY started_at DESC LIMIT 1").fetchone()
+        online = conn.execute("SELECT page_url, media_url FROM sightings WHERE status IN ('online', 'reappeared')").fetchall()
+        replayed = conn.execute("SELECT count(*) FROM visit_pages WHERE visit_id = ? AND http_status = 304 AND outcome = 'online'",
+                                (visit[0],)).fetchone()[0]  # fmt: skip
+        newest = {(page, media) for page, media in conn.execute(
+            "SELECT o.page_url, o.media_url FROM observations o JOIN visits v ON v.id = o.visit_id"
+            " WHERE o.error IS NULL AND v.started_at = (SELECT max(started_at) FROM visits w WHERE w.site = v.site)")}  # fmt: skip
+    assert json.loads(visit[1])["hashed"] == 0 and replayed > 0
+    assert online and set(online) <= newest  # every copy online was observed again on this visit
+
+
+def test_a_changed_listing_is_read_again_and_its_new_links_followed(changing):
+    world, home = changing
+    crawl(home)
+    start = STARTS["forum"]
+    listing = world.forum.resources[start]
+    world.forum.resources["/t/fresh-thread"] = Resource(b"<html><body><p>a thread posted since</p></body></html>")
+    world.forum.resources[start] = Resource(listing.body.replace(b"</body>", b'<a href="/t/fresh-thread">new</a></body>'))
+    world.forum.reset_counts()
+    try:
+        crawl(home)
+    finally:
+        world.forum.resources[start] = listing
+    assert world.forum.requests[start] == 1 and start not in world.forum.not_modified  # read again in full
+    assert world.forum.requests["/t/fresh-thread"] == 1  # and its new link followed
+    assert sum(world.forum.not_modified.values()) > 0  # while the unchanged pages answered 304
 
 
 def test_a_changed_cache_buster_keeps_the_copy_online_as_one_sighting(changing):

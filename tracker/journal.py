@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tracker.clock import utc_now
-from tracker.models import PageVisit, Validators, Visit
+from tracker.models import PageReading, PageVisit, Validators, Visit
 from tracker.states import PageOutcome, PageRole, VisitOutcome
 from tracker.store import SightingStore, VisitStore
 
@@ -60,13 +60,16 @@ class VisitJournal:
             known.setdefault(sighting.page_url, {})[sighting.media_url] = sighting.sha256
         return known
 
-    def finish_page(self, page: PageVisit, links: Sequence[tuple[str, str | None]] = ()) -> None:
-        """A page is done: its outcome and metadata, and the pages on other hosts it links to (spread).
+    def finish_page(self, page: PageVisit, links: Sequence[tuple[str, str | None]] = (), reading: PageReading | None = None) -> None:
+        """A page is done: its outcome and metadata, the pages on other hosts it links to (spread), and what
+        it showed (``reading``), for the next visit's conditional request.
 
         A page skipped on purpose (robots.txt) was never fetched, so it gives its place in the page budget
         back: a wiki links a dozen disallowed special pages from every page, and they must not use it up.
         """
         self.store.record_links(page.url, links, utc_now())
+        if reading is not None:  # before the page is done: a killed run re-reads the page rather than lose it
+            self.store.put_page_reading(reading)
         self.store.finish_page(page)
         if page.outcome is PageOutcome.SKIPPED and page.role is not PageRole.RECHECK:
             self.store.release_page(page.visit_id)
@@ -80,3 +83,7 @@ class VisitJournal:
 
     def remember(self, validators: Validators) -> None:
         self.store.put_validators(validators)
+
+    def reading(self, url: str) -> PageReading | None:
+        """What the page showed when last read, if it came with validators (a 304 next time replays it)."""
+        return self.store.page_reading(url)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from matcher import ContentKind, Signal
@@ -213,3 +214,16 @@ class Validators:
     http_status: int | None
     content_type: str | None
     checked_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class PageReading:
+    """What a page showed when last read, kept with its validators: when the site answers the next visit's
+    conditional request with 304, the visit acts on this instead of a body it did not download.
+    ``content`` is the crawler's to interpret (JSON-able: media found, links, metadata)."""
+
+    url: str
+    etag: str | None
+    last_modified: str | None
+    read_at: str
+    content: dict[str, Any]

@@ -11,7 +11,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
-from tracker.models import AuditEvent, Case, Link, Observation, PageVisit, Reference, Sighting, StatusEvent, Validators, Visit
+from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, Reference, Sighting, StatusEvent,
+                            Validators, Visit)  # fmt: skip
 from tracker.states import PageRole, VisitOutcome
 
 
@@ -121,6 +122,13 @@ class VisitStore(Protocol):
     def links(self, to_urls: Sequence[str] | None = None) -> list[Link]: ...
     def validators(self, url: str) -> Validators | None: ...
     def put_validators(self, validators: Validators) -> None: ...
+    def page_reading(self, url: str) -> PageReading | None:
+        """What the page at ``url`` showed when last read with validators, or None."""
+        ...
+
+    def put_page_reading(self, reading: PageReading) -> None:
+        """Replaces the page's previous reading."""
+        ...
 
 
 class AuditStore(Protocol):

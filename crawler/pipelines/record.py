@@ -1,9 +1,11 @@
 """Hash each media file's original bytes once per SHA-256 and hand every observation to the tracker.
 
-Records are made on one worker thread per crawler, in the order items arrive: the reactor never waits for
-a hash. An item that only refers to bytes another page's item carries (the same file on two pages) waits,
-on that thread, until those bytes are hashed. A page's own item comes after its media's, so the visit
-journal marks a page done only when everything it showed is recorded.
+Bytes are hashed in worker processes (`crawler.hashing`), several files at once, as soon as their item
+arrives; records are made on one thread per crawler, in the order items arrive, each waiting for its own
+file's hashes: the reactor never waits for a hash. An item that only refers to bytes another page's item
+carries (the same file on two pages) waits, on that thread, until those bytes are recorded. A page's own
+item comes after its media's, so the visit journal marks a page done only when everything it showed is
+recorded.
 
 Once the crawl is stopping (`crawler.stop`), nothing more is recorded: a decode in progress ends at its
 next frame, and items still queued are dropped with their bodies. Their pages stay claimed and not done,
@@ -14,6 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from concurrent.futures import CancelledError, Future
+from functools import partial
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -22,13 +26,13 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import reactor, threads
 from twisted.python.threadpool import ThreadPool
 
-from crawler.config import hash_options
+from crawler.components import component
+from crawler.hashing import HashingPool, StopFlag, failure_reason, pool_for, pool_of
 from crawler.items import MediaItem, PageItem
 from crawler.spool import Spooled
-from crawler.components import component
 from crawler.stop import CrawlStop, storage_error
 from crawler.tracking import tracker_of
-from matcher import HashingStopped, MediaHashes, UnhashableContent, hash_file
+from matcher import HashingStopped, MediaHashes
 from tracker import ClaimState, Observation, PageState, Tracker
 from tracker.clock import utc_now
 from tracker.models import PageVisit, Validators
@@ -37,18 +41,22 @@ logger = logging.getLogger(__name__)
 
 
 class RecordPipeline:
-    def __init__(self, crawler: Crawler, tracker: Tracker, stop: CrawlStop) -> None:
+    def __init__(self, crawler: Crawler, tracker: Tracker, stop: CrawlStop, hashing: HashingPool | None = None) -> None:
         self.crawler = crawler
         self.tracker = tracker
         self.stop = stop
-        self.hashing = hash_options(crawler.settings)
+        self._own_hashing = hashing is None  # run on its own (`scrapy crawl`): no runner handed one in
+        self.hashing = hashing or pool_for(crawler.settings)
+        self._stop_flag: StopFlag = self.hashing.stop_flag()
+        stop.add_listener(self._stop_flag.set)
         self._pool = ThreadPool(minthreads=1, maxthreads=1, name="spreadtrace-record")
+        self._hashing: dict[str, Future[MediaHashes]] = {}  # SHA-256 -> its hashes, being computed
         self._waiting: dict[str, list[MediaItem]] = {}  # SHA-256 -> items whose bytes another item carries
         self._sightings: set[int] = set()  # seen this visit: a copy shown under two URLs is counted once
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, tracker_of(crawler), component(crawler, CrawlStop))
+        return cls(crawler, tracker_of(crawler), component(crawler, CrawlStop), pool_of(crawler))
 
     @property
     def stats(self) -> StatsCollector:
@@ -60,6 +68,8 @@ class RecordPipeline:
 
     def close_spider(self, spider: Any = None) -> None:
         self._pool.stop()  # waits for queued records: nothing observed is dropped at a normal end
+        if self._own_hashing:
+            self.hashing.close()
         if self.stop.stopping:  # cut short: what waits is left to the run that resumes the visit
             self._waiting.clear()
             return
@@ -72,13 +82,25 @@ class RecordPipeline:
     async def process_item(self, item: Any, spider: Any = None) -> Any:
         work: Callable[[Any], Any]
         if isinstance(item, MediaItem):
-            work = self._record
+            work = partial(self._record, hashed=self._start_hashing(item))
         elif isinstance(item, PageItem):
             work = self._finish_page
         else:
             return item
         recorded = threads.deferToThreadPool(reactor, self._pool, self._guarded, work, item)
         return await maybe_deferred_to_future(recorded)
+
+    def _start_hashing(self, item: MediaItem) -> Future[MediaHashes] | None:
+        """Hand the item's bytes to a worker now, unless they are known or already being hashed; the record
+        thread waits for the result when the item's turn comes."""
+        if item.payload is None or item.sha256 is None or item.error is not None or self.stop.stopping:
+            return None
+        if (hashed := self._hashing.get(item.sha256)) is not None:
+            return hashed
+        if self.tracker.media_state(item.sha256).known:
+            return None
+        hashed = self._hashing[item.sha256] = self.hashing.submit(item.payload.path, self._stop_flag)
+        return hashed
 
     # -- on the record thread ------------------------------------------------------------------------
 
@@ -99,7 +121,7 @@ class RecordPipeline:
             self.stop.stop_from_thread(disk)
             return item
 
-    def _record(self, item: MediaItem) -> MediaItem:
+    def _record(self, item: MediaItem, hashed: Future[MediaHashes] | None) -> MediaItem:
         payload, item.payload = item.payload, None  # the original bytes are not kept: hashes only
         if item.sha256 is None or item.error is not None:
             if payload is not None:
@@ -109,7 +131,7 @@ class RecordPipeline:
         if payload is not None:  # the one item of this visit that downloaded the bytes
             self.tracker.visits.remember(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
                                                     item.http_status, item.content_type, utc_now()))  # fmt: skip
-            error = self._hash_once(item.sha256, payload, item.media_url)
+            error = self._hash_once(item.sha256, payload, item.media_url, hashed)
         else:
             state = self.tracker.media_state(item.sha256)
             if not state.known:
@@ -146,34 +168,41 @@ class RecordPipeline:
     def _finish_page(self, item: PageItem) -> PageItem:
         page = PageVisit(item.visit_id, item.url, item.role, ClaimState.DONE, item.http_status, item.final_url, item.outcome,
                          item.reason, item.metadata)  # fmt: skip
-        self.tracker.visits.finish_page(page, item.links)
+        self.tracker.visits.finish_page(page, item.links, item.reading)
         self.stats.inc_value(f"spreadtrace/page/{item.outcome}")
         return item
 
-    def _hash_once(self, sha256: str, body: Spooled, media_url: str) -> str | None:
-        """Hash unseen bytes (spooled to disk); return why they cannot be hashed, or None."""
+    def _hash_once(self, sha256: str, body: Spooled, media_url: str, hashed: Future[MediaHashes] | None) -> str | None:
+        """Record the hashes of unseen bytes (spooled to disk, hashed by a worker); return why they cannot
+        be hashed, or None."""
         try:
             state = self.tracker.media_state(sha256)
-            if state.known:
+            if state.known:  # recorded since (the same bytes under another URL)
                 self.stats.inc_value("spreadtrace/media/already_hashed")
                 return state.error
+            if hashed is None:  # never handed to a worker: the crawl was stopping
+                raise HashingStopped("hashing stopped: the crawl is stopping")
             try:
-                hashes = self._hash(body)
-            except UnhashableContent as exc:
-                logger.warning("skipped %s: %s", media_url, exc)
+                hashes = hashed.result()
+            except CancelledError:
+                raise HashingStopped("hashing stopped: the crawl is stopping") from None
+            except Exception as exc:
+                reason = failure_reason(exc)
+                if reason is None:
+                    raise
+                logger.warning("skipped %s: %s", media_url, reason)
                 self.stats.inc_value("spreadtrace/media/unhashable")
-                self.tracker.record_unhashable(sha256, body.size, str(exc))
-                return str(exc)
+                self.tracker.record_unhashable(sha256, body.size, reason)
+                return reason
         finally:
             body.close()  # hashes only: the file itself is not kept
+            if hashed is not None and self._hashing.get(sha256) is hashed:
+                del self._hashing[sha256]
         self.tracker.record_media(hashes)
         self.stats.inc_value("spreadtrace/media/hashed")
         if hashes.kind == "video":
             self.stats.inc_value("spreadtrace/media/video_hashed")
         return None
-
-    def _hash(self, body: Spooled) -> MediaHashes:
-        return hash_file(body.path, self.hashing, stop=self.stop.event)
 
 
 def _release(item: Any) -> None:

@@ -34,10 +34,13 @@ from crawler.discovery import MediaRef, discover_media, media_from_selectors, pa
 from crawler.items import MediaItem, PageContext, PageItem
 from crawler.media_fetch import Fetched, MediaFetcher
 from crawler.middlewares import PrivateAddressRefused
+from crawler.reading import Reading
 from crawler.sites import Site, SiteRegistry
 from crawler.stop import CrawlStop, storage_error
 from crawler.visit import VisitExtension, page_key
 from tracker import PageOutcome, PageRole, PageState
+from tracker.clock import utc_now
+from tracker.models import PageReading
 
 # Where a site sends a page it took down: its front page, or a sign-in wall.
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)
@@ -121,7 +124,15 @@ class SiteSpider(scrapy.Spider):
                                 "handle_httpstatus_list": [404, 410]}  # fmt: skip
         if linked_from is not None:
             meta["spreadtrace_from"] = linked_from
-        return scrapy.Request(url, callback=self.parse, errback=self.page_failed, meta=meta, dont_filter=True)
+        headers: dict[str, str] = {}
+        last = self.visit.tracker.visits.reading(url)
+        if last is not None and Reading.from_content(last.content) is not None:  # conditional: unchanged costs a 304
+            if last.etag:
+                headers["If-None-Match"] = last.etag
+            if last.last_modified:
+                headers["If-Modified-Since"] = last.last_modified
+            meta["handle_httpstatus_list"] = [304, 404, 410]
+        return scrapy.Request(url, headers=headers, callback=self.parse, errback=self.page_failed, meta=meta, dont_filter=True)
 
     def _follows(self, url: str) -> bool:
         assert self.site is not None
@@ -165,6 +176,18 @@ class SiteSpider(scrapy.Spider):
                 yield item
             yield self._page_item(page_url, role, PageOutcome.REMOVED, response, removed)
             return
+        if response.status == 304:  # unchanged since it was last read: act on that reading
+            last = self.visit.tracker.visits.reading(page_url)
+            reading = Reading.from_content(last.content) if last is not None else None
+            if last is None or reading is None:  # asked conditionally only with a reading kept: a race, at worst
+                reason = "answered 304 Not Modified, but no reading of it is kept"
+                for item in self._unchecked(page_url, known, reason):
+                    yield item
+                yield self._page_item(page_url, role, PageOutcome.FAILED, response, reason)
+                return
+            async for item in self._act(reading, page_url, role, known, response, None, f"not modified since {last.read_at}"):
+                yield item
+            return
         declared = header(response.headers, b"Content-Type")
         content = classify(declared, response.body[:SNIFF_BYTES])
         if content.is_media:
@@ -184,6 +207,13 @@ class SiteSpider(scrapy.Spider):
             yield item
 
     async def _html_page(self, response: TextResponse, page_url: str, role: PageRole, known: dict[str, str | None]) -> AsyncIterator[Any]:
+        reading = self._read(response, page_url)
+        etag, modified = header(response.headers, b"ETag"), header(response.headers, b"Last-Modified")
+        kept = PageReading(page_url, etag, modified, utc_now(), reading.to_content()) if etag or modified else None
+        async for item in self._act(reading, page_url, role, known, response, kept):
+            yield item
+
+    def _read(self, response: TextResponse, page_url: str) -> Reading:
         assert self.site is not None
         refs = discover_media(response.selector, response.url)
         links = self.links.extract_links(response)
@@ -191,14 +221,27 @@ class SiteSpider(scrapy.Spider):
             self.logger.warning("page %s has %d links: only the first %d are followed and recorded", page_url, len(links), self.max_links)
             links = links[: self.max_links]
         shown = {ref.url for ref in refs}
-        # The site's own selectors, and links to known copies: a file behind a URL without an extension,
-        # found through a followed link, is media this page shows, not a link to follow.
-        selected = media_from_selectors(response.selector, response.url, self.site.media)
-        linked_copies = [MediaRef(url, _LINKED) for link in links if (url := page_key(link.url)) in known]
-        for ref in selected + linked_copies:
+        for ref in media_from_selectors(response.selector, response.url, self.site.media):  # the site's own selectors
             if ref.url not in shown:
                 refs.append(ref)
                 shown.add(ref.url)
+        metadata = page_metadata(response.selector, self.site.metadata)
+        return Reading(tuple(refs), tuple(page_key(link.url) for link in links), metadata)
+
+    async def _act(
+        self, reading: Reading, page_url: str, role: PageRole, known: dict[str, str | None], response: Response,
+        kept: PageReading | None, reason: str | None = None,
+    ) -> AsyncIterator[Any]:  # fmt: skip
+        """Fetch what the page shows, follow where it links, and finish it: from a page just read, or from
+        its last reading when it answered 304."""
+        refs = list(reading.media)
+        shown = {ref.url for ref in refs}
+        # Links to known copies: a file behind a URL without an extension, found through a followed link, is
+        # media this page shows, not a link to follow.
+        for url in reading.links:
+            if url in known and url not in shown:
+                refs.append(MediaRef(url, _LINKED))
+                shown.add(url)
         media: list[MediaRef] = []
         for ref in refs:  # a link to "x.jpg" that answered with a page last time is a page: follow it
             if ref.found_in == _LINKED and self._follows(ref.url) and self.fetcher.known_page(ref.url):
@@ -223,16 +266,14 @@ class SiteSpider(scrapy.Spider):
             yield item
         outbound: list[tuple[str, str | None]] = []
         page_host = urlsplit(page_url).netloc
-        for link in links:
-            url = page_key(link.url)
+        for url in reading.links:
             if url in shown or url == page_url:
                 continue
             if urlsplit(url).netloc != page_host:  # spread: where this page points people to
                 outbound.append((url, self.registry.site_of(url)))
             if self._follows(url) and (claimed := self.visit.claim(url, PageRole.LINK)):
                 yield self._page_request(claimed, PageRole.LINK, page_url)
-        metadata = page_metadata(response.selector, self.site.metadata)
-        yield self._page_item(page_url, role, PageOutcome.ONLINE, response, None, metadata, outbound)
+        yield self._page_item(page_url, role, PageOutcome.ONLINE, response, reason, reading.metadata, outbound, kept)
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
@@ -288,9 +329,10 @@ class SiteSpider(scrapy.Spider):
     def _page_item(
         self, url: str, role: PageRole, outcome: PageOutcome, response: Response, reason: str | None,
         metadata: dict[str, dict[str, str]] | None = None, links: list[tuple[str, str | None]] | None = None,
+        reading: PageReading | None = None,
     ) -> PageItem:  # fmt: skip
         return PageItem(self.site_name, self.visit.visit.id, url, role, outcome, response.status, response.url, reason,
-                        metadata or {}, links or [])  # fmt: skip
+                        metadata or {}, links or [], reading)  # fmt: skip
 
     # -- media -------------------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 
 from tracker.clock import utc_now
-from tracker.models import Link, PageVisit, Validators, Visit, host_of
+from tracker.models import Link, PageReading, PageVisit, Validators, Visit, host_of
 from tracker.states import ClaimState, PageRole, VisitOutcome
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_base import SQLiteConnections
@@ -117,5 +117,20 @@ class SQLiteJournal(SQLiteConnections):
                 "INSERT OR REPLACE INTO url_validators (url, etag, last_modified, sha256, http_status, content_type,"
                 " checked_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (v.url, v.etag, v.last_modified, v.sha256, v.http_status, v.content_type, v.checked_at),
+            )
+        )
+
+    def page_reading(self, url: str) -> PageReading | None:
+        row = self._read().execute("SELECT * FROM page_readings WHERE url = ?", (url,)).fetchone()
+        if row is None:
+            return None
+        return PageReading(row["url"], row["etag"], row["last_modified"], row["read_at"], json.loads(row["content"]))
+
+    def put_page_reading(self, reading: PageReading) -> None:
+        r = reading
+        self._write(
+            lambda conn: conn.execute(
+                "INSERT OR REPLACE INTO page_readings (url, etag, last_modified, read_at, content) VALUES (?, ?, ?, ?, ?)",
+                (r.url, r.etag, r.last_modified, r.read_at, json.dumps(r.content, sort_keys=True)),
             )
         )

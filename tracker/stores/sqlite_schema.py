@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -174,5 +174,15 @@ MIGRATIONS = (
     ALTER TABLE sightings ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
     UPDATE sightings SET status_at = first_seen WHERE status_at IS NULL;
     CREATE INDEX observations_pair ON observations(page_url, media_url);
+    """,
+    # 6: unchanged revisits: what each page showed when last read, replayed when it answers 304.
+    """
+    CREATE TABLE page_readings (
+        url TEXT PRIMARY KEY,
+        etag TEXT,
+        last_modified TEXT,
+        read_at TEXT NOT NULL,
+        content TEXT NOT NULL
+    );
     """,
 )
