@@ -79,10 +79,42 @@ def spreadtrace(home: Path, *args: str) -> tuple[float, subprocess.CompletedProc
     return time.perf_counter() - start, result
 
 
-def peak_rss_kib(command: list[str]) -> int:
-    """Peak RSS of ``command`` (its own process, so the number is its own)."""
-    wrapper = f"import resource, subprocess, sys; subprocess.run({command!r}, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
-    return int(subprocess.run([sys.executable, "-c", wrapper], capture_output=True, text=True, check=True).stdout)
+def peak_rss_kib(command: list[str]) -> tuple[int, int]:
+    """Peak RSS of ``command`` in KiB: of its largest process (the kernel's count, from rusage), and of its
+    whole process tree (the crawl and its hashing workers), sampled every 50 ms from /proc."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tree_peak = 0
+    while True:
+        pid, status, usage = os.wait4(process.pid, os.WNOHANG)  # reaped here, so its rusage is ours to read
+        if pid:
+            break
+        tree_peak = max(tree_peak, _tree_rss_kib(process.pid))
+        time.sleep(0.05)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode:
+        raise SystemExit(f"{command} failed with exit code {process.returncode}")
+    return usage.ru_maxrss, tree_peak
+
+
+def _tree_rss_kib(root: int) -> int:
+    parents: dict[int, int] = {}
+    sizes: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            status = (entry / "status").read_text()
+        except OSError:  # gone meanwhile
+            continue
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        sizes[int(entry.name)] = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += sizes.get(pid, 0)
+        todo.extend(child for child, parent in parents.items() if parent == pid)
+    return total
 
 
 def setup_home(root: Path, site: SiteServer, max_pages: int) -> Path:
@@ -100,7 +132,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=1500)
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--page-bytes", type=int, default=30000, help="HTML size of each page")
-    parser.add_argument("--memory-pages", default="1000,5000,20000")
+    parser.add_argument("--memory-pages", default="1000,10000,100000")
     args = parser.parse_args()
     console = Console()
     root = Path(tempfile.mkdtemp(prefix="spreadtrace-bench-crawl-"))
@@ -143,19 +175,22 @@ def main() -> None:
         console.print(revisit)
         site.stop()
         # 3. memory
-        memory = Table(title="Peak memory by pages crawled (each in its own process)")
-        for column in ("pages", "peak RSS", "vs smallest"):
+        memory = Table(title="Peak memory by pages crawled (each crawl in its own process)")
+        for column in ("pages", "seconds", "crawl process", "vs smallest", "with its hashing workers", "vs smallest"):
             memory.add_column(column, justify="right")
-        baseline = None
+        baseline: tuple[int, int] | None = None
         for count in [int(x) for x in args.memory_pages.split(",")]:
             big = build_site(count, 50, 2000)
             big.start()
             home = setup_home(root / f"m{count}", big, count + 10)
+            start = time.perf_counter()
             rss = peak_rss_kib([sys.executable, "-m", "spreadtrace", "--home", str(home), "crawl", "--no-progress"])
+            seconds = time.perf_counter() - start
             crawled = len([p for p in big.requests if p.startswith("/p/")])
             big.stop()
             baseline = baseline or rss
-            memory.add_row(f"{crawled:,}", f"{rss / 1024:,.0f} MiB", f"{rss / baseline:.2f}x")
+            memory.add_row(f"{crawled:,}", f"{seconds:,.0f}", f"{rss[0] / 1024:,.0f} MiB", f"{rss[0] / baseline[0]:.2f}x",
+                           f"{rss[1] / 1024:,.0f} MiB", f"{rss[1] / baseline[1]:.2f}x")  # fmt: skip
         console.print(memory)
     finally:
         shutil.rmtree(root, ignore_errors=True)

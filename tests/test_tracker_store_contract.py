@@ -13,7 +13,7 @@ import pytest
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
 from tracker.errors import InvalidCaseName, InvalidLabel, StoreUnavailable
-from tracker.models import PageVisit, StatusEvent, Validators
+from tracker.models import PageReading, PageVisit, StatusEvent, Validators
 from tracker.store import HashReference
 from tracker.states import PageState, VisitOutcome
 
@@ -219,6 +219,16 @@ class TestStoreContract:
         v = Validators("http://h.example/m.jpg", '"e1"', None, "a" * 64, 200, "image/jpeg", "2026-03-01T00:00:00Z")
         store.put_validators(v)
         assert store.validators(v.url) == v
+
+    def test_a_page_reading_is_kept_and_replaced(self, store):
+        url = "http://forum.example/t/1"
+        assert store.page_reading(url) is None
+        first = PageReading(url, '"e1"', None, "2026-03-01T00:00:00Z", {"format": 1, "links": ["http://forum.example/t/2"]})
+        store.put_page_reading(first)
+        assert store.page_reading(url) == first
+        second = PageReading(url, None, "Sun, 01 Mar 2026 00:00:00 GMT", "2026-03-02T00:00:00Z", {"format": 1, "links": []})
+        store.put_page_reading(second)
+        assert store.page_reading(url) == second and store.page_reading("http://forum.example/t/2") is None
 
     def test_audit_events_are_appended_and_read_per_case(self, store):
         store.ensure_case("c1")
