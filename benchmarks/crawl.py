@@ -127,53 +127,59 @@ def setup_home(root: Path, site: SiteServer, max_pages: int) -> Path:
     return home
 
 
+def throughput_and_revisit(console: Console, root: Path, args: argparse.Namespace) -> None:
+    site = build_site(args.pages, args.images, args.page_bytes)
+    site.start()
+    # 1. throughput
+    plain_path = root / "plain.py"
+    plain_path.write_text(PLAIN_SPIDER)
+    plain_start = time.perf_counter()
+    subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
+    plain_seconds = time.perf_counter() - plain_start
+    plain_requests = sum(site.requests.values())
+    site.reset_counts()
+    home = setup_home(root / "a", site, args.pages + 10)
+    seconds, result = spreadtrace(home, "crawl", "--no-progress")
+    ours_requests = sum(site.requests.values())
+    first_bytes = sum(site.bytes_sent.values())
+    pages = len([p for p in site.requests if p.startswith("/p/")])
+    media = len([p for p in site.requests if p.startswith("/img/")])
+    # 2. revisit cost
+    site.reset_counts()
+    spreadtrace(home, "crawl", "--no-progress")
+    second_bytes = sum(site.bytes_sent.values())
+    media_second = sum(v for p, v in site.bytes_sent.items() if p.startswith("/img/"))
+    table = Table(title=f"Crawl throughput ({pages} pages, {media} images, one run)")
+    for column in ("crawler", "requests", "seconds", "pages/s", "media/s", "time vs plain"):
+        table.add_column(column, justify="right" if column != "crawler" else "left")
+    table.add_row("plain Scrapy (download only)", str(plain_requests), f"{plain_seconds:.1f}",
+                  f"{pages / plain_seconds:.0f}", f"{media / plain_seconds:.0f}", "1.00x")
+    table.add_row("spreadtrace (hash, match, record)", str(ours_requests), f"{seconds:.1f}",
+                  f"{pages / seconds:.0f}", f"{media / seconds:.0f}", f"{seconds / plain_seconds:.2f}x")
+    console.print(table)
+    revisit = Table(title="Second visit of the unchanged site")
+    for column in ("", "first visit", "second visit", "share"):
+        revisit.add_column(column, justify="right" if column else "left")
+    revisit.add_row("all bytes", f"{first_bytes:,}", f"{second_bytes:,}", f"{second_bytes / first_bytes:.1%}")
+    first_media = first_bytes - sum(args.page_bytes for _ in range(pages))
+    revisit.add_row("media bytes", f"~{first_media:,}", f"{media_second:,}", f"{media_second / max(first_media, 1):.1%}")
+    console.print(revisit)
+    site.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1500)
     parser.add_argument("--images", type=int, default=1000)
     parser.add_argument("--page-bytes", type=int, default=30000, help="HTML size of each page")
     parser.add_argument("--memory-pages", default="1000,10000,100000")
+    parser.add_argument("--memory-only", action="store_true", help="only the memory table")
     args = parser.parse_args()
     console = Console()
     root = Path(tempfile.mkdtemp(prefix="spreadtrace-bench-crawl-"))
     try:
-        site = build_site(args.pages, args.images, args.page_bytes)
-        site.start()
-        # 1. throughput
-        plain_path = root / "plain.py"
-        plain_path.write_text(PLAIN_SPIDER)
-        plain_start = time.perf_counter()
-        subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
-        plain_seconds = time.perf_counter() - plain_start
-        plain_requests = sum(site.requests.values())
-        site.reset_counts()
-        home = setup_home(root / "a", site, args.pages + 10)
-        seconds, result = spreadtrace(home, "crawl", "--no-progress")
-        ours_requests = sum(site.requests.values())
-        first_bytes = sum(site.bytes_sent.values())
-        pages = len([p for p in site.requests if p.startswith("/p/")])
-        media = len([p for p in site.requests if p.startswith("/img/")])
-        # 2. revisit cost
-        site.reset_counts()
-        spreadtrace(home, "crawl", "--no-progress")
-        second_bytes = sum(site.bytes_sent.values())
-        media_second = sum(v for p, v in site.bytes_sent.items() if p.startswith("/img/"))
-        table = Table(title=f"Crawl throughput ({pages} pages, {media} images, one run)")
-        for column in ("crawler", "requests", "seconds", "pages/s", "media/s", "time vs plain"):
-            table.add_column(column, justify="right" if column != "crawler" else "left")
-        table.add_row("plain Scrapy (download only)", str(plain_requests), f"{plain_seconds:.1f}",
-                      f"{pages / plain_seconds:.0f}", f"{media / plain_seconds:.0f}", "1.00x")
-        table.add_row("spreadtrace (hash, match, record)", str(ours_requests), f"{seconds:.1f}",
-                      f"{pages / seconds:.0f}", f"{media / seconds:.0f}", f"{seconds / plain_seconds:.2f}x")
-        console.print(table)
-        revisit = Table(title="Second visit of the unchanged site")
-        for column in ("", "first visit", "second visit", "share"):
-            revisit.add_column(column, justify="right" if column else "left")
-        revisit.add_row("all bytes", f"{first_bytes:,}", f"{second_bytes:,}", f"{second_bytes / first_bytes:.1%}")
-        first_media = first_bytes - sum(args.page_bytes for _ in range(pages))
-        revisit.add_row("media bytes", f"~{first_media:,}", f"{media_second:,}", f"{media_second / max(first_media, 1):.1%}")
-        console.print(revisit)
-        site.stop()
+        if not args.memory_only:
+            throughput_and_revisit(console, root, args)
         # 3. memory
         memory = Table(title="Peak memory by pages crawled (each crawl in its own process)")
         for column in ("pages", "seconds", "crawl process", "vs smallest", "with its hashing workers", "vs smallest"):
