@@ -35,7 +35,8 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
                     f"image too large ({width}x{height}, over {max_pixels:,} pixels): possible decompression bomb"
                 )
             opened.load()
-            image = ImageOps.exif_transpose(opened)
+            # In place: a picture of millions of pixels is not copied to learn it was already upright.
+            ImageOps.exif_transpose(opened, in_place=True)
     except UnhashableContent:
         raise
     except UnidentifiedImageError:
@@ -44,7 +45,7 @@ def decode_image(data: bytes, *, max_pixels: int) -> Image.Image:
         raise UnhashableContent(f"image too large (over {max_pixels:,} pixels): possible decompression bomb") from None
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise UnhashableContent(f"corrupt or truncated image: {exc}") from None
-    return to_rgb(image)
+    return to_rgb(opened)
 
 
 def to_rgb(image: Image.Image) -> Image.Image:
@@ -59,4 +60,4 @@ def to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(background, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")  # convert would copy an RGB picture

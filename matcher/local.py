@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, ClassVar
 
 import cv2
+import faiss
 import numpy as np
 from PIL import Image, ImageOps
 
@@ -95,7 +96,7 @@ class OrbExtractor:
         self.features = features
 
     def extract(self, image: Image.Image) -> LocalFeatures:
-        gray = image.convert("L")
+        gray = image if image.mode == "L" else image.convert("L")
         scale = WORKING_SIDE / max(gray.size)
         if scale < 1:
             size = (max(1, round(gray.width * scale)), max(1, round(gray.height * scale)))
@@ -118,9 +119,9 @@ class OrbExtractor:
     def extra_signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
         """Keypoints of the trimmed picture; a reference's also mirrored ("flip_h"): ORB descriptors are
         not mirror-invariant, and a mirrored crop is as common as a plain one."""
-        found = [self.signal(picture.trimmed)]
+        found = [self.signal(picture.gray)]
         if reference:
-            found.append(replace(self.signal(ImageOps.mirror(picture.trimmed)), variant="flip_h"))
+            found.append(replace(self.signal(ImageOps.mirror(picture.gray)), variant="flip_h"))
         return found
 
 
@@ -133,13 +134,15 @@ def verify(reference: LocalFeatures, query: LocalFeatures, *, ratio: float = 0.8
     """
     if len(reference) < 4 or len(query) < 4:
         return Verification(0, 0)
-    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
-    pairs = matcher.knnMatch(query.descriptors, reference.descriptors, k=2)
-    good = [p[0] for p in pairs if len(p) == 2 and p[0].distance < ratio * p[1].distance]
+    # FAISS's exact k-NN rather than OpenCV's BFMatcher: the same two nearest distances, about five times
+    # faster (no DMatch objects). Which of two equally near rows is "nearest" differs, but such a pair
+    # fails the strict ratio test either way, so the pairs kept are the same.
+    distances, nearest = faiss.knn_hamming(query.descriptors, reference.descriptors, 2)
+    (good,) = np.nonzero(distances[:, 0] < ratio * distances[:, 1])
     if len(good) < 4:
         return Verification(0, len(good))
-    source = query.points[[m.queryIdx for m in good]]
-    target = reference.points[[m.trainIdx for m in good]]
+    source = query.points[good]
+    target = reference.points[nearest[good, 0]]
     transform, mask = cv2.estimateAffinePartial2D(
         source, target, method=cv2.RANSAC, ransacReprojThreshold=6.0, maxIters=2000, confidence=0.995
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 from PIL import Image
 
 from matcher.errors import UnhashableContent
-from matcher.hashers import picture_hashers
+from matcher.hashers import PdqHasher, VpdqHasher, picture_hashers
 from matcher.image import decode_image
 from matcher.options import HashOptions
 from matcher.picture import Picture
@@ -72,14 +72,37 @@ def hash_file(path: Path, options: HashOptions, *, reference: bool = False, stop
     """Hash a file on disk: a picture is read into memory, a video is streamed. Raises UnhashableContent,
     or HashingStopped once ``stop`` is set."""
     if is_picture(path):
-        checked_size(path, options.max_image_bytes, "image")
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None
-        return hash_media(data, options, reference=reference, stop=stop)
+        return hash_media(_read_picture(path, options), options, reference=reference, stop=stop)
     video, sha256, md5, size = hash_video_file(path, reference=reference, limits=options.video, stop=stop)
     return _video_media(video, sha256, md5, size)
+
+
+def exchange_hash(path: Path, options: HashOptions) -> Signal:
+    """The one hash of a file that partners exchange and `case import-hashes` reads: PDQ of a picture, vPDQ
+    of a video or animation. Raises UnhashableContent.
+
+    It is the value `hash_file(path, options, reference=True)` keeps as its "original" PDQ or vPDQ, which
+    `case export-hashes` writes; a picture's is computed alone (no other hasher, orientation or region), at
+    about the cost of decoding the picture and hashing it with pdqhash.
+    """
+    if is_picture(path):
+        data = _read_picture(path, options)
+        if not data or open_animation(data) is None:
+            image = decode_image(data, max_pixels=options.max_pixels)
+            return PdqHasher().hash_image(Picture(image).trimmed)
+    hashes = hash_file(path, options, reference=True)
+    found = next((s for s in hashes.signals if s.kind == VpdqHasher.name and s.variant == "original"), None)
+    if found is None:
+        raise UnhashableContent("no frame of it could be hashed")
+    return found
+
+
+def _read_picture(path: Path, options: HashOptions) -> bytes:
+    checked_size(path, options.max_image_bytes, "image")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise UnhashableContent(f"cannot read: {exc.strerror or exc}") from None
 
 
 def is_picture(path: Path) -> bool:

@@ -10,12 +10,13 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
-from matcher import UnhashableContent, hash_file
 from matcher.hashlist import label_problem
 from spreadtrace.app import App
 from spreadtrace.commands.hashes import export_hashes, import_hashes
 from spreadtrace.errors import ReturnCode
 from spreadtrace.files import expand_paths
+from spreadtrace.jobs import ReferenceJob
+from spreadtrace.pool import parallel_map, worker_count
 from spreadtrace.render import plain_column, print_error
 from tracker import Reference, Sighting
 from tracker.models import validate_case_id
@@ -29,28 +30,27 @@ class AddOutcome:
     earlier_sightings: list[Sighting] = field(default_factory=list)
 
 
-def add_files(app: App, case_id: str, paths: Sequence[Path]) -> AddOutcome:
-    """Hash each file as a reference of ``case_id``; the files themselves are not kept."""
+def add_files(app: App, case_id: str, paths: Sequence[Path], workers: int | None = None) -> AddOutcome:
+    """Hash each file as a reference of ``case_id`` (on every core for a folder); the files themselves
+    are not kept. References are added in the order given."""
     validate_case_id(case_id)
     outcome = AddOutcome()
-    files = list(expand_paths(paths))
+    # The file name becomes the label: one with a line break could forge a line of an export.
+    files = [(path, problem or label_problem(path.name)) for path, problem in expand_paths(paths)]
     columns = (plain_column("hashing"), BarColumn(), MofNCompleteColumn(), plain_column("{task.fields[name]}"))
-    with Progress(*columns, console=app.err, transient=True) as progress:
+    with (
+        Progress(*columns, console=app.err, transient=True) as progress,
+        parallel_map(ReferenceJob(app.hash_options), files, workers=worker_count(workers, len(files))) as hashed,
+    ):
         task = progress.add_task("hashing", total=len(files), name="")
-        for path, problem in files:
-            progress.update(task, name=path.name)
-            try:
-                # The file name becomes the label: one with a line break could forge a line of an export.
-                problem = problem or label_problem(path.name)
-                if problem:
-                    raise UnhashableContent(problem)
-                hashes = hash_file(path, app.hash_options, reference=True)
-            except UnhashableContent as exc:
-                print_error(app.err, f"{path}: {exc}")
+        for item in hashed:
+            progress.update(task, name=item.path.name)
+            if item.hashes is None:
+                print_error(app.err, f"{item.path}: {item.error}")
                 outcome.skipped += 1
             else:
                 app.store.ensure_case(case_id)
-                reference = app.tracker.add_reference(case_id, hashes, label=path.name)
+                reference = app.tracker.add_reference(case_id, item.hashes, label=item.path.name)
                 if reference is None:
                     outcome.duplicates += 1
                 else:
@@ -69,14 +69,16 @@ def case() -> None:
 @case.command("add")
 @click.argument("case_id", metavar="CASE")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path, readable=False))
+@click.option("--workers", type=click.IntRange(min=1), default=None,
+              help="Processes hashing at once [default: one per core; one for a few files].")  # fmt: skip
 @click.pass_obj
-def case_add(app: App, case_id: str, paths: tuple[Path, ...]) -> None:
+def case_add(app: App, case_id: str, paths: tuple[Path, ...], workers: int | None) -> None:
     """Hash image and video files, or folders of them, as references of CASE (created if new).
 
     Only hashes are stored, never the files. Media crawled before is matched at once. A file or folder that
     cannot be used gets one error line and the rest are added; exit 1 only if nothing could be.
     """
-    outcome = add_files(app, case_id, paths)
+    outcome = add_files(app, case_id, paths, workers)
     app.out.print(
         f"case {case_id}: {len(outcome.added)} reference(s) added, {outcome.duplicates} already registered, "
         f"{outcome.skipped} file(s) skipped"
