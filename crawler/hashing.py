@@ -39,7 +39,6 @@ _FLAGS = 4096
 _GRACE_SECONDS = 60.0
 
 POOL_SETTING = "_SPREADTRACE_HASHING_POOL"  # not a user setting: set by the runner
-_flags: Any = None  # in a worker: the shared stop flags
 
 
 class HashingPool:
@@ -102,9 +101,14 @@ def failure_reason(exc: BaseException) -> str | None:
     return None
 
 
+class _Worker:
+    """A worker process's own state, set once by its initializer (the parent never reads or sets it)."""
+
+    flags: Any = None
+
+
 def _init_worker(flags: Any) -> None:
-    global _flags
-    _flags = flags
+    _Worker.flags = flags
     # A worker is interrupted by its parent's pool, never by the terminal's Ctrl-C: the parent decides.
     import signal
 
@@ -112,7 +116,7 @@ def _init_worker(flags: Any) -> None:
 
 
 def _hash(path: str, options: HashOptions, slot: int) -> MediaHashes:
-    return hash_file(Path(path), options, stop=StopFlag(_flags, slot))
+    return hash_file(Path(path), options, stop=StopFlag(_Worker.flags, slot))
 
 
 def default_workers() -> int:
