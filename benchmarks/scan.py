@@ -31,6 +31,7 @@ import json
 import multiprocessing
 import os
 import random
+import resource
 import subprocess
 import sys
 import tempfile
@@ -212,29 +213,47 @@ def generate(root: Path, files: int, console: Console) -> Corpus:
 # -- the contenders -----------------------------------------------------------------------------------
 
 
-def raw_pdqhash(files: Sequence[Path]) -> tuple[float, list[str]]:
+@dataclass(frozen=True)
+class Timing:
+    """Wall time, and the CPU time every process of the run used (on a shared machine the wall time says
+    what the load allowed; the CPU time what the work cost)."""
+
+    seconds: float
+    cpu: float
+
+    def __add__(self, other: Timing) -> Timing:
+        return Timing(self.seconds + other.seconds, self.cpu + other.cpu)
+
+
+def raw_pdqhash(files: Sequence[Path]) -> tuple[Timing, list[str]]:
     """The baseline: decode and hash each file in this one process, as a bare pdqhash user would."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     hashes = []
     for path in files:
         with Image.open(path) as image:
             pixels = np.asarray(image.convert("RGB"))
         vector, _ = pdqhash.compute(pixels)
         hashes.append(bits_to_hex(vector))
-    return time.perf_counter() - start, hashes
+    return Timing(time.perf_counter() - start, time.process_time() - cpu), hashes
 
 
-def spreadtrace(home: Path, *args: str, stdout: Path | None = None) -> float:
-    """Run the CLI in its own process (start-up and workers included), as a user would; its wall time."""
+def spreadtrace(home: Path, *args: str, stdout: Path | None = None) -> Timing:
+    """Run the CLI in its own process (start-up and workers included), as a user would."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _children_cpu()
     with open(stdout or os.devnull, "w") as out:
         done = subprocess.run([sys.executable, "-m", "spreadtrace", "--home", str(home), *args], stdout=out,
                               stderr=subprocess.PIPE, text=True, env=env)  # fmt: skip
-    elapsed = time.perf_counter() - start
+    timing = Timing(time.perf_counter() - start, _children_cpu() - cpu)
     if done.returncode != 0:
         raise SystemExit(f"spreadtrace {' '.join(args[:2])} failed ({done.returncode}): {done.stderr[-2000:]}")
-    return elapsed
+    return timing
+
+
+def _children_cpu() -> float:
+    """CPU seconds of the ended children, their own ended children (the workers) included."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def trimmed_first(path: Path) -> bool:
@@ -300,13 +319,13 @@ def main() -> None:
         console.print(f"timing {len(corpus.files):,} files; {cores} core(s); load average {os.getloadavg()[0]:.1f}")
         # The baseline runs half before and half after the others: on a shared machine the load drifts.
         half = len(corpus.files) // 2
-        first_seconds, first_hashes = raw_pdqhash(corpus.files[:half])
-        hash_seconds = spreadtrace(home, "hash", str(corpus.folder), "-o", str(root / "list.txt"))
-        scan_seconds = spreadtrace(home, "scan", "--json", str(corpus.folder), stdout=root / "scan.json")
-        second_seconds, second_hashes = raw_pdqhash(corpus.files[half:])
-        raw_seconds, raw_hashes = first_seconds + second_seconds, first_hashes + second_hashes
-        console.print(f"load average {os.getloadavg()[0]:.1f} after; raw pdqhash {half / first_seconds:.1f} files/s "
-                      f"before, {(len(corpus.files) - half) / second_seconds:.1f} after")  # fmt: skip
+        first_raw, first_hashes = raw_pdqhash(corpus.files[:half])
+        hashing = spreadtrace(home, "hash", str(corpus.folder), "-o", str(root / "list.txt"))
+        scanning = spreadtrace(home, "scan", "--json", str(corpus.folder), stdout=root / "scan.json")
+        second_raw, second_hashes = raw_pdqhash(corpus.files[half:])
+        raw, raw_hashes = first_raw + second_raw, first_hashes + second_hashes
+        console.print(f"load average {os.getloadavg()[0]:.1f} after; raw pdqhash {half / first_raw.seconds:.1f} "
+                      f"files/s before, {(len(corpus.files) - half) / second_raw.seconds:.1f} after")  # fmt: skip
         listed = [line.split(",")[0] for line in (root / "list.txt").read_text().splitlines()]
         records = json.loads((root / "scan.json").read_text())
         differing = [path for path, a, b in zip(corpus.files, raw_hashes, listed, strict=True) if a != b]
@@ -319,21 +338,21 @@ def main() -> None:
     count = len(corpus.files)
     table = Table(title=f"Scan: {count:,} photos of 1,000-2,000 px, {REFERENCES} references in {len(CASES)} cases, "
                         f"{cores} core(s)")  # fmt: skip
-    for column in ("path", "processes", "files/s", "time vs raw", "target", "what it found"):
+    for column in ("path", "processes", "files/s", "time vs raw", "target", "CPU s/file", "what it found"):
         table.add_column(column, justify="left" if column in ("path", "what it found") else "right")
     rows = [
-        ("raw pdqhash (PIL open + convert RGB + pdqhash.compute)", "1", raw_seconds, "-",
+        ("raw pdqhash (PIL open + convert RGB + pdqhash.compute)", "1", raw, "-",
          f"{count:,} PDQ hashes"),
-        ("spreadtrace hash (PDQ only, a hash list)", str(cores), hash_seconds, "<= 1.5x",
+        ("spreadtrace hash (PDQ only, a hash list)", str(cores), hashing, "<= 1.5x",
          f"{len(listed):,} hashes: {same:,} equal to raw pdqhash's, {trimmed:,} of a picture with plain borders "
          f"trimmed first (as case add), {len(differing) - trimmed:,} others"),
-        ("spreadtrace scan (full matcher)", str(cores), scan_seconds, "<= 3x",
+        ("spreadtrace scan (full matcher)", str(cores), scanning, "<= 3x",
          f"{scores['found']}/{planted} planted copies matched, {scores['needs review']} need review, "
          f"{scores['missed']} missed; {scores['false']} false matches; {scores['errors']} errors"),
     ]  # fmt: skip
-    for label, processes, seconds, target, found in rows:
-        ratio = "1.00x" if seconds is raw_seconds else f"{seconds / raw_seconds:.2f}x"
-        table.add_row(label, processes, f"{count / seconds:,.1f}", ratio, target, found)
+    for label, processes, timing, target, found in rows:
+        ratio = "1.00x" if timing is raw else f"{timing.seconds / raw.seconds:.2f}x"
+        table.add_row(label, processes, f"{count / timing.seconds:,.1f}", ratio, target, f"{timing.cpu / count:.3f}", found)
     console.print(table)
 
 

@@ -28,9 +28,9 @@ class ScanJob:
     it (``path``, ``sha256``, ``error``, ``matches``, each match naming its case and reference label).
 
     Each worker reads the references from the store and indexes them once, on its first file: with the
-    few references of a home's cases that costs far less than a file's hashing, and every worker then
-    matches on its own core (matching an unmatched photo, keypoint voting included, costs about as much as
-    hashing it, so one matching process would be the bottleneck).
+    few references of a home's cases that costs less than hashing one photo, and every worker then
+    matches on its own core (matching a photo that matches nothing, keypoint voting included, is a third
+    of its time: one matching process would cap the scan, whatever the cores).
     """
 
     store_uri: str
