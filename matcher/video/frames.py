@@ -2,12 +2,14 @@
 
 Memory does not grow with the length of the video: packets are demuxed and decoded one at a time, and a
 frame is converted to a picture only when it is sampled. Decoding, not hashing, is the cost of a video, so
-the sampler decodes as little as it may:
+the sampler decodes as little as it may, beside the hashing rather than before it:
 
 - at about one sample a second, frames no other frame refers to (B-frames) are not decoded at all, nor
   is the deblocking filter run;
 - when samples lie further apart than two keyframe intervals (a long video on a frame budget), it seeks
-  to the keyframe before the next sample instead of decoding everything in between.
+  to the keyframe before the next sample instead of decoding everything in between;
+- what it must decode, it decodes on two frame threads, so that with a core to spare decoding goes on
+  while a sample is converted and hashed (`python -m benchmarks.video --speed-only`).
 
 Short videos are sampled more densely (down to every frame), so a clip of a few seconds still has enough
 frames to align.
@@ -34,6 +36,11 @@ from matcher.errors import UnhashableContent
 WORKING_SIDE = 512
 # Declared frame rates above this are not video but a malformed or hostile header.
 MAX_FRAME_RATE = 1000
+# Decoding is most of what hashing a video costs: with frame threads FFmpeg decodes the next frames on
+# another core while this thread converts and hashes a sample. Frame threading is bit-exact (it changes
+# when a frame is decoded, not its pixels); each thread holds frames of its own, and a crawler's machine
+# has few cores, so two.
+DECODE_THREADS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +138,7 @@ class VideoSampler:
 
     def __iter__(self) -> Iterator[Frame]:
         stream, context = self._stream, self._stream.codec_context
-        context.thread_count = 1  # one file per worker: parallelism comes from the caller, not the decoder
+        context.thread_type, context.thread_count = "AUTO", DECODE_THREADS
         rate = self.frame_rate
         if rate and self.interval * rate >= 4:
             # Sampling sparsely: B-frames are not decoded at all (a sample moves by a frame or two), and
@@ -139,22 +146,22 @@ class VideoSampler:
             # tell). Dense sampling of short clips decodes every frame in full.
             context.skip_frame = "NONREF"
             context.options = {"skip_loop_filter": "all"}
-        base = float(stream.start_time * stream.time_base) if stream.start_time is not None and stream.time_base else 0.0
+        clock = _Clock(stream, rate)
         budget = DecodeBudget(self.plan.max_seconds, self.plan.max_decoded_pixels, self.stop)
         keyframes: list[float] = []
         next_time, decoded, seek_to = 0.0, 0, None
         while True:
             if seek_to is not None:
                 assert stream.time_base is not None
-                self._container.seek(int((seek_to + base) / stream.time_base), stream=stream)
+                self._container.seek(int((seek_to + clock.base) / stream.time_base), stream=stream)
                 seek_to = None
             try:
                 for packet in self._container.demux(stream):
-                    if packet.is_keyframe and packet.pts is not None and packet.time_base is not None:
-                        _remember(keyframes, float(packet.pts * packet.time_base) - base)
+                    if packet.is_keyframe and packet.pts is not None and clock.denominator:
+                        _remember(keyframes, clock.seconds(packet.pts, decoded))
                     for frame in packet.decode():
                         decoded += 1
-                        timestamp = _timestamp(frame, base, decoded, rate)
+                        timestamp = clock.seconds(frame.pts, decoded)
                         if spent := budget.charge(frame.width * frame.height):  # every frame costs, sampled or not
                             self.stopped = f"{spent}, at {timestamp:.0f} s"
                             return
@@ -189,17 +196,31 @@ def _worth_seeking(keyframes: list[float], now: float, target: float) -> bool:
     return spacing > 0 and target - now > 2 * spacing
 
 
-def _timestamp(frame: av.VideoFrame, base: float, decoded: int, rate: float | None) -> float:
-    if frame.pts is not None and frame.time_base is not None:
-        return float(frame.pts * frame.time_base) - base
-    return (decoded - 1) / rate if rate else float(decoded - 1)
+class _Clock:
+    """Seconds since the stream's start from a timestamp in its time base. Run for every frame decoded,
+    so in integers: as exact as Fraction arithmetic (one correctly rounded division), at a fraction of its
+    cost. A frame without a timestamp is placed by its number."""
+
+    def __init__(self, stream: av.video.stream.VideoStream, rate: float | None) -> None:
+        tick = stream.time_base
+        self.numerator, self.denominator = (tick.numerator, tick.denominator) if tick else (0, 0)
+        start = stream.start_time if tick and stream.start_time is not None else 0
+        self.base = start * self.numerator / self.denominator if tick else 0.0
+        self.rate = rate
+
+    def seconds(self, pts: int | None, decoded: int) -> float:
+        if pts is not None and self.denominator:
+            return pts * self.numerator / self.denominator - self.base
+        return (decoded - 1) / self.rate if self.rate else float(decoded - 1)
 
 
 def _picture(frame: av.VideoFrame) -> Image.Image:
     """The frame upright, in RGB, at most WORKING_SIDE on its long side (scaled by the decoder's own scaler)."""
     scale = min(1.0, WORKING_SIDE / max(frame.width, frame.height))
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))
-    image: Image.Image = frame.to_image(width=width, height=height, interpolation="AREA")  # type: ignore[no-untyped-call]
+    # to_ndarray, not to_image: the same swscale call, without to_image's second copy (row by row, into a bytearray).
+    pixels = frame.to_ndarray(width=width, height=height, interpolation="AREA", format="rgb24")
+    image = Image.fromarray(pixels)
     rotation = round(getattr(frame, "rotation", 0) or 0) % 360
     if rotation:  # phones store portrait video landscape with a display rotation
         image = image.rotate(rotation, expand=True)
