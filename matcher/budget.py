@@ -3,8 +3,8 @@
 A hostile file is built to make a decoder work: an animated GIF of thousands of frames on a huge canvas
 (each composited in full by Pillow), a video with a frame rate of thousands. Counting samples does not
 bound that, since most frames are decoded and never sampled. A `DecodeBudget` is charged the pixels of
-every frame decoded, sampled or not, and checks the wall clock at each one, so a file stops within one
-frame of its budget however it is made. ``stop`` is the caller's own reason to give up (the crawl is
+every frame decoded, sampled or not, and checks the wall clock at each one, so a file stops within the
+frames a decoder has in flight (one per decode thread) of its budget however it is made. ``stop`` is the caller's own reason to give up (the crawl is
 stopping): then `HashingStopped` is raised and nothing of the file is recorded.
 """
 
