@@ -8,28 +8,55 @@ live the request queue (scrapy-redis), one heartbeat key per live worker, and th
 worker to join a visit no live worker holds becomes its seeder: it queues the start pages, the re-checks and
 the pages a killed run left claimed but unfinished. A worker out of work waits while pages are queued or
 another worker is busy (it may queue more). The last worker out, with the queue empty, ends the visit.
+
+Each host's politeness (delay and concurrency) is shared by every worker too: `crawler.host_rate`. A Redis
+that goes away mid-crawl stops the crawl with reason ``error`` (`redis_unreachable`); the visit stays open,
+and the next run resumes it.
 """
 
 from __future__ import annotations
 
 import uuid
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import redis
 from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DontCloseSpider, NotConfigured
-from scrapy.http import Response
+from scrapy.http import Request, Response
 from scrapy.settings import BaseSettings
+from scrapy_redis.scheduler import Scheduler
 from twisted.internet import task
+
+from crawler.components import component
+from crawler.stop import ERROR, CrawlStop
 
 HEARTBEAT_SECONDS = 10
 HEARTBEAT_TTL = 30
+# A Redis that stops answering (a partition, a stopped server) is an error after this long, not a hang.
+REDIS_TIMEOUT_SECONDS = 10.0
+_SHARED_POLITENESS_HANDLER = "crawler.host_rate.SharedPolitenessHandler"
+
+
+def redis_unreachable(url: str, exc: Exception) -> str:
+    """The stop reason for a Redis that went away; the URL without its password, which is no log's business."""
+    parts = urlsplit(url)
+    shown = parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+    return f"{ERROR}: Redis at {shown} is unreachable ({exc}); the visit stops, and the next run resumes it"
+
+
+def stop_for_redis(crawler: Crawler, exc: Exception) -> str:
+    """Stop the crawl for a Redis that went away (the first reason given wins); the reason, for exceptions."""
+    reason = redis_unreachable(crawler.settings["SPREADTRACE_REDIS_URL"], exc)
+    component(crawler, CrawlStop).stop(reason)
+    return reason
 
 
 class Coordinator:
     def __init__(self, url: str, site: str) -> None:
-        self.redis = redis.Redis.from_url(url)
+        self.redis = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_SECONDS,
+                                          socket_connect_timeout=REDIS_TIMEOUT_SECONDS)  # fmt: skip
         self.site = site
         self.worker = uuid.uuid4().hex[:12]
         self.visit_id: str | None = None
@@ -90,9 +117,10 @@ class Coordinator:
         return f"spreadtrace:{self.site}:{self.visit_id}:{suffix}"
 
     def apply(self, settings: BaseSettings) -> None:
-        """scrapy-redis for this crawler: a shared priority queue, kept when a worker stops."""
+        """scrapy-redis for this crawler: a shared priority queue, kept when a worker stops; and each host's
+        politeness shared by every worker (`crawler.host_rate`)."""
         values: dict[str, Any] = {
-            "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
+            "SCHEDULER": "crawler.distributed.SharedScheduler",
             "SCHEDULER_PERSIST": True,
             "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.PriorityQueue",
             "SCHEDULER_QUEUE_KEY": self.queue_key,
@@ -103,6 +131,9 @@ class Coordinator:
             # The engine takes requests off the queue until the downloader holds CONCURRENT_REQUESTS, delayed
             # ones included: a worker should hold only what it can fetch now and leave the rest to others.
             "CONCURRENT_REQUESTS": settings.getint("CONCURRENT_REQUESTS_PER_DOMAIN"),
+            # One delay and one concurrency per host for all workers, not one per worker (crawler/host_rate.py).
+            "DOWNLOAD_HANDLERS": {**settings.getdict("DOWNLOAD_HANDLERS"), "http": _SHARED_POLITENESS_HANDLER,
+                                  "https": _SHARED_POLITENESS_HANDLER},  # fmt: skip
         }
         for name, value in values.items():
             settings.set(name, value, priority="spider")
@@ -144,21 +175,67 @@ class DistributedWorker:
         return visit_id
 
     def leave(self) -> bool:
-        """True when this was the last worker out and nothing is queued: the visit is over."""
-        return self.coordinator.leave()
+        """True when this was the last worker out and nothing is queued: the visit is over. Without Redis
+        that cannot be known: the visit stays open (the crawl was stopped already), and a later run ends it."""
+        try:
+            return self.coordinator.leave()
+        except redis.RedisError:
+            return False
 
     def spider_opened(self, spider: Any) -> None:
         # Made here, not in from_crawler: a LoopingCall imports the reactor, which must not be installed early.
-        self._heartbeat = task.LoopingCall(self.coordinator.beat)
+        self._heartbeat = task.LoopingCall(self._beat)
         self._heartbeat.start(HEARTBEAT_SECONDS, now=False)
 
+    def _beat(self) -> None:
+        try:
+            self.coordinator.beat()
+        except redis.RedisError as exc:
+            stop_for_redis(self.crawler, exc)
+
     def spider_idle(self, spider: Any) -> None:
-        if self.coordinator.keep_waiting():
+        try:
+            waiting = self.coordinator.keep_waiting()
+        except redis.RedisError as exc:
+            stop_for_redis(self.crawler, exc)
+            return
+        if waiting:
             raise DontCloseSpider("other workers may still queue pages")
 
     def response_received(self, response: Response, request: Any, spider: Any) -> None:
-        self.coordinator.mark("busy")
+        try:
+            self.coordinator.mark("busy")
+        except redis.RedisError as exc:
+            stop_for_redis(self.crawler, exc)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         if self._heartbeat is not None and self._heartbeat.running:
             self._heartbeat.stop()
+
+
+class SharedScheduler(Scheduler):  # type: ignore[misc]  # scrapy-redis has no type hints
+    """scrapy-redis's scheduler, stopping the crawl when Redis goes away rather than raising into the
+    engine's loop (whose heartbeat would die, leaving an idle worker waiting forever). A request not queued
+    then is not lost: the journal has it claimed, and the next run resumes it."""
+
+    def enqueue_request(self, request: Request) -> bool:
+        try:
+            return bool(super().enqueue_request(request))
+        except redis.RedisError as exc:
+            stop_for_redis(self.spider.crawler, exc)
+            return False
+
+    def next_request(self) -> Request | None:
+        try:
+            request: Request | None = super().next_request()
+        except redis.RedisError as exc:
+            stop_for_redis(self.spider.crawler, exc)
+            return None
+        return request
+
+    def has_pending_requests(self) -> bool:
+        try:
+            return bool(super().has_pending_requests())
+        except redis.RedisError as exc:
+            stop_for_redis(self.spider.crawler, exc)
+            return False
