@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl bench-import clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl bench-import bench-record clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: bench-accuracy bench-speed bench-video bench-crawl bench-import
+bench: bench-accuracy bench-speed bench-video bench-crawl bench-import bench-record
 
 bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
@@ -38,3 +38,6 @@ bench-crawl: $(VENV)/.installed
 
 bench-import: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.import_hashes
+
+bench-record: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.record

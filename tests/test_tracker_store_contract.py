@@ -129,6 +129,34 @@ class TestStoreContract:
         assert store.media_signals("b" * 64) == "empty file (0 bytes)"
         assert list(store.iter_media_signals()) == [("a" * 64, (PDQ, PHASH))]
 
+    def test_media_hashes_stream_in_batches_in_the_order_they_were_hashed(self, store):
+        frames = "0,90," + "12" * 32 + ",0.000\n1,40," + "34" * 32 + ",0.500\n"
+        keypoints = Signal("orb", "AQIDBA==")
+        store.put_media(media("c" * 64))
+        store.put_media(MediaHashes("a" * 64, "m" * 32, 9, ContentKind.VIDEO, 320, 240, (Signal("vpdq", frames),), 1.0))
+        store.put_media(MediaHashes("b" * 64, "m" * 32, 9, IMAGE, 64, 64, (PDQ, Signal("pdq", "ef" * 32), keypoints, PHASH)))
+        store.put_media(media("c" * 64))  # known bytes: not streamed twice
+        store.put_unhashable("d" * 64, 10, "empty file (0 bytes)")  # nothing to compare
+        batches = list(store.iter_media_codes(150))  # characters: c has 80, a 128 (two frames), b 144
+        assert [len(b) for b in batches] == [2, 1] and store.media_count() == 3
+        streamed = [m for b in batches for m in b]
+        assert [(bool(m.keypoints), m.pdq, m.phash) for m in streamed] == [
+            (False, "ab" * 32, "cd" * 8), (False, "12" * 32 + "34" * 32, ""), (True, "ab" * 32 + "ef" * 32, "cd" * 8),
+        ]  # fmt: skip
+        numbers = [m.number for m in streamed]
+        assert list(store.media_sha256(reversed(numbers))) == ["a" * 64, "b" * 64, "c" * 64]  # in SHA-256 order
+        assert list(store.media_sha256([numbers[0], numbers[0], max(numbers) + 1])) == ["c" * 64]  # each once
+        assert list(store.media_sha256([])) == []
+
+    def test_media_hashes_stream_from_a_snapshot_while_media_are_written(self, store):
+        for sha in ("a" * 64, "b" * 64):
+            store.put_media(media(sha))
+        stream = store.iter_media_codes(1)
+        first = next(stream)
+        store.put_media(media("c" * 64))  # a crawl records media meanwhile
+        assert len(first) + sum(len(batch) for batch in stream) == 2
+        assert store.media_count() == 3
+
     def test_observations_are_appended(self, store):
         first = store.append_observation(observation(page_state=PageState.GONE, note="page is up but no longer shows it"))
         second = store.append_observation(observation(observed_at="2026-03-02T10:00:00Z"))
