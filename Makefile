@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl bench-import bench-scan clean
+.PHONY: run test typecheck bench bench-accuracy bench-speed bench-video bench-crawl bench-import bench-scan bench-record clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,7 +19,7 @@ test: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-bench: bench-accuracy bench-speed bench-video bench-crawl bench-import bench-scan
+bench: bench-accuracy bench-speed bench-video bench-crawl bench-import bench-scan bench-record
 
 bench-accuracy: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.accuracy
@@ -41,3 +41,6 @@ bench-import: $(VENV)/.installed
 
 bench-scan: $(VENV)/.installed
 	$(BIN)/python -m benchmarks.scan
+
+bench-record: $(VENV)/.installed
+	$(BIN)/python -m benchmarks.record

@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from spreadtrace.render import render_report
-from tests.test_tracker_store_contract import IMAGE, PDQ, sighting
+from tests.test_tracker_store_contract import IMAGE, PDQ, observation, sighting
 from tracker import Status, Verdict, build_report, open_store
 from tracker.states import Basis
 
@@ -92,3 +92,23 @@ def test_the_json_form_is_one_plain_document(store):
     assert document["summary"] == {"sightings": 1, "confirmed": 1, "needs_review": 0, "hosts": 1, "online": 1}
     assert document["references"][0]["hashes"][0]["value"].startswith("pdq:")
     assert document["first_appearance"]["basis"] == "observed" and document["earliest_candidate"] is None
+
+
+def test_the_report_reads_only_its_case_through_indexes(store, tmp_path):
+    """A store of a million media and observations costs a report nothing: every query it makes is bounded
+    by the case (EXPLAIN QUERY PLAN: an index search, never a scan), and each reference's count is kept."""
+    store.ensure_case("other")
+    other = store.add_reference("other", IMAGE, "o" * 64, None, "o.png", [PDQ]).id
+    for n in range(3):
+        put(store, page_url=f"http://h.example/p/{n}")
+        store.save_sighting(sighting(other, case_id="other", page_url=f"http://h.example/p/{n}"), [], expected_revision=None)
+        store.append_observation(observation(page_url=f"http://h.example/p/{n}"))
+    statements: list[str] = []
+    store._read().set_trace_callback(statements.append)  # the reading connection of this thread
+    try:
+        report = build_report(store, "c1")
+    finally:
+        store._read().set_trace_callback(None)
+    assert [(r.label, r.sighting_count) for r in report.references] == [("r.png", 3)]
+    plans = {sql: [row[3] for row in store._read().execute(f"EXPLAIN QUERY PLAN {sql}")] for sql in statements}
+    assert plans and all(step.startswith(("SEARCH", "USE TEMP B-TREE")) for plan in plans.values() for step in plan), plans

@@ -4,7 +4,11 @@ store only has to persist what it is given, atomically, and refuse a write made 
 
 from __future__ import annotations
 
+import sqlite3
+import subprocess
+import sys
 import threading
+import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -128,6 +132,34 @@ class TestStoreContract:
         store.put_unhashable("b" * 64, 10, "empty file (0 bytes)")
         assert store.media_signals("b" * 64) == "empty file (0 bytes)"
         assert list(store.iter_media_signals()) == [("a" * 64, (PDQ, PHASH))]
+
+    def test_media_hashes_stream_in_batches_in_the_order_they_were_hashed(self, store):
+        frames = "0,90," + "12" * 32 + ",0.000\n1,40," + "34" * 32 + ",0.500\n"
+        keypoints = Signal("orb", "AQIDBA==")
+        store.put_media(media("c" * 64))
+        store.put_media(MediaHashes("a" * 64, "m" * 32, 9, ContentKind.VIDEO, 320, 240, (Signal("vpdq", frames),), 1.0))
+        store.put_media(MediaHashes("b" * 64, "m" * 32, 9, IMAGE, 64, 64, (PDQ, Signal("pdq", "ef" * 32), keypoints, PHASH)))
+        store.put_media(media("c" * 64))  # known bytes: not streamed twice
+        store.put_unhashable("d" * 64, 10, "empty file (0 bytes)")  # nothing to compare
+        batches = list(store.iter_media_codes(150))  # characters: c has 80, a 128 (two frames), b 144
+        assert [len(b) for b in batches] == [2, 1] and store.media_count() == 3
+        streamed = [m for b in batches for m in b]
+        assert [(bool(m.keypoints), m.pdq, m.phash) for m in streamed] == [
+            (False, "ab" * 32, "cd" * 8), (False, "12" * 32 + "34" * 32, ""), (True, "ab" * 32 + "ef" * 32, "cd" * 8),
+        ]  # fmt: skip
+        numbers = [m.number for m in streamed]
+        assert list(store.media_sha256(reversed(numbers))) == ["a" * 64, "b" * 64, "c" * 64]  # in SHA-256 order
+        assert list(store.media_sha256([numbers[0], numbers[0], max(numbers) + 1])) == ["c" * 64]  # each once
+        assert list(store.media_sha256([])) == []
+
+    def test_media_hashes_stream_from_a_snapshot_while_media_are_written(self, store):
+        for sha in ("a" * 64, "b" * 64):
+            store.put_media(media(sha))
+        stream = store.iter_media_codes(1)
+        first = next(stream)
+        store.put_media(media("c" * 64))  # a crawl records media meanwhile
+        assert len(first) + sum(len(batch) for batch in stream) == 2
+        assert store.media_count() == 3
 
     def test_observations_are_appended(self, store):
         first = store.append_observation(observation(page_state=PageState.GONE, note="page is up but no longer shows it"))
@@ -289,7 +321,6 @@ def test_unknown_store_uri_says_what_is_expected():
 def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
     """A store written by the foundation release (schema 1) opens, keeps its sightings, gains verdicts,
     a status time and a revision."""
-    import sqlite3
 
     from tracker.stores.sqlite_schema import SCHEMA, SCHEMA_VERSION
 
@@ -313,4 +344,23 @@ def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
         store.log_event(AuditEvent("t", "a", "export-hashes", "c1", {}))
     finally:
         store.close()
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_processes_opening_a_new_sqlite_store_at_once_build_it_once(tmp_path):
+    """Distributed workers started together on a fresh home: each must open the store, none fail on tables
+    another made first."""
+    from tracker.stores.sqlite_schema import SCHEMA_VERSION
+
+    path = tmp_path / "fresh.db"
+    opener = (
+        "import sys, time; from tracker.stores import open_store\n"
+        "time.sleep(max(0.0, float(sys.argv[2]) - time.time()))\n"  # start together
+        "open_store('sqlite:///' + sys.argv[1]).close()\n"
+    )
+    start = str(time.time() + 3)
+    workers = [subprocess.Popen([sys.executable, "-c", opener, str(path), start], stderr=subprocess.PIPE, text=True)
+               for _ in range(4)]  # fmt: skip
+    failures = [p.stderr.read() for p in workers if p.wait() != 0]
+    assert failures == []
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION

@@ -7,7 +7,7 @@ beside it, as what it is, when it predates the confirmed one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
@@ -119,6 +119,7 @@ class Report:
 def build_report(store: ReportStore, case_id: str) -> Report:
     case = store.get_case(case_id)
     sightings = store.sightings(case_id)
+    copies = Counter(s.reference_id for s in sightings)  # once, not per reference: an import brings thousands
     confirmed = [s for s in sightings if s.confirmed]
     first = first_appearance(confirmed)
     candidate = first_appearance([s for s in sightings if not s.confirmed])
@@ -127,7 +128,7 @@ def build_report(store: ReportStore, case_id: str) -> Report:
     return Report(
         case=CaseEntry(case.id, case.created_at, case.reference_count),
         generated_at=utc_now(),
-        references=tuple(_reference(ref, sightings) for ref in store.references(case_id)),
+        references=tuple(_reference(ref, copies[ref.id]) for ref in store.references(case_id)),
         sightings=tuple(_sighting(s) for s in sightings),
         first_appearance=None if first is None else _appearance(first),
         earliest_candidate=None if candidate is None else _appearance(candidate),
@@ -142,9 +143,8 @@ def build_report(store: ReportStore, case_id: str) -> Report:
     )
 
 
-def _reference(ref: Reference, sightings: Sequence[Sighting]) -> ReferenceEntry:
+def _reference(ref: Reference, count: int) -> ReferenceEntry:
     hashes = tuple(HashValue(s.kind, s.version, str(s), s.quality) for s in ref.signals if s.variant == "original")
-    count = sum(1 for s in sightings if s.reference_id == ref.id)
     return ReferenceEntry(ref.id, ref.kind, ref.label, ref.added_at, ref.sha256, ref.md5, hashes, count)
 
 

@@ -18,6 +18,7 @@ from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
 from tracker.journal import VisitJournal
 from tracker.models import AuditEvent, Observation, Reference, Sighting
+from tracker.retroactive import Progress, earlier_matches
 from tracker.sightings import SightingBook
 from tracker.store import HashReference, Store
 
@@ -172,22 +173,25 @@ class Tracker:
         self.store.log_event(AuditEvent(utc_now(), actor, "export-hashes", case_id, detail))
         return entries
 
-    def match_history(self, references: Sequence[Reference]) -> list[Sighting]:
+    def match_history(self, references: Sequence[Reference], progress: Progress | None = None) -> list[Sighting]:
         """Sightings of ``references`` among all media observed so far (retroactive matching): a case
         opened today still finds the copy crawled last month, its first appearance, and whether it was
-        taken down since (its status is replayed from every observation of it)."""
-        only_these: Matcher | None = None  # built at the first media: none seen yet, nothing to index
-        found: dict[int, Sighting] = {}
+        taken down since (its status is replayed from every observation of it).
+
+        The stored media are compared in batches, and only those the matcher would take up (a hash near a
+        reference's; keypoints, when a reference has some) are matched one by one (`tracker.retroactive`);
+        ``progress(done, total)`` hears of each batch compared and each candidate judged."""
         with self._lock:
-            for sha256, signals in self.store.iter_media_signals():
-                if only_these is None:
-                    only_these = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
-                decisions = only_these.match(signals)
-                for observation in self.store.observations_of(sha256) if decisions else ():
+            self._case_of.update((ref.id, ref.case_id) for ref in references)
+        found: dict[int, Sighting] = {}
+        for sha256, decisions in earlier_matches(self.store, self.policy, references, progress):
+            with self._lock:
+                for observation in self.store.observations_of(sha256):
                     if observation.shows and observation.error is None:
                         for decision in decisions:
                             sighting = self._record(observation, decision)
                             found[sighting.id] = sighting
+        with self._lock:
             replayed = [self._replay(sighting) for sighting in found.values()]
         if replayed:
             logger.info("retroactive matching found %d sightings", len(replayed))

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
+from matcher.hashers.vpdq import frames_from_text
 from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, Reference, Sighting, StatusEvent,
                             Validators, Visit)  # fmt: skip
 from tracker.states import PageRole, VisitOutcome
@@ -22,6 +23,25 @@ class HashReference(NamedTuple):
     kind: ContentKind
     label: str | None
     signal: Signal
+
+
+class MediaCodes(NamedTuple):
+    """A stored media as retroactive matching streams it (`MediaStore.iter_media_codes`): its hashes that
+    an index proposes candidates by, as hex, and whether it has keypoints. ``number`` is its place in the
+    stream (the order media were hashed); `MediaStore.media_sha256` names the media behind numbers."""
+
+    number: int
+    pdq: str  # every PDQ hash and every video frame's PDQ, 64 hex digits each, concatenated
+    phash: str  # every pHash, 16 hex digits each
+    keypoints: int  # 1: it has an "orb" signal (SQLite has no booleans; truth is all that is asked)
+
+
+def media_codes(signals: Sequence[Signal]) -> tuple[str, str, int]:
+    """The ``pdq``, ``phash`` and ``keypoints`` fields of `MediaCodes` for a media's signals."""
+    pdq = "".join(s.value for s in signals if s.kind == "pdq")
+    frames = "".join(frame.pdq for s in signals if s.kind == "vpdq" for frame in frames_from_text(s.value))
+    phash = "".join(s.value for s in signals if s.kind == "phash")
+    return pdq + frames, phash, int(any(s.kind == "orb" for s in signals))
 
 
 class CaseStore(Protocol):
@@ -59,6 +79,21 @@ class MediaStore(Protocol):
         ...
 
     def iter_media_signals(self) -> Iterator[tuple[str, tuple[Signal, ...]]]: ...
+    def media_count(self) -> int:
+        """Media with signals (what `iter_media_codes` streams)."""
+        ...
+
+    def iter_media_codes(self, budget: int) -> Iterator[list[MediaCodes]]:
+        """Every media with signals, in the order they were hashed, in batches of about ``budget`` characters
+        of codes (at least one media each): memory stays flat however many media there are, and whether they
+        are pictures (80 characters) or long videos (64 a frame). The stream reads a snapshot of its own:
+        callers may write meanwhile."""
+        ...
+
+    def media_sha256(self, numbers: Iterable[int]) -> Iterator[str]:
+        """The SHA-256 of each media `iter_media_codes` numbered so, each once, in SHA-256 order; streamed,
+        however many there are."""
+        ...
 
 
 class ObservationStore(Protocol):

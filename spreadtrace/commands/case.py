@@ -13,6 +13,7 @@ from rich.table import Table
 from matcher.hashlist import label_problem
 from spreadtrace.app import App
 from spreadtrace.commands.hashes import export_hashes, import_hashes
+from spreadtrace.commands.history import match_earlier_media
 from spreadtrace.errors import ReturnCode
 from spreadtrace.files import expand_paths
 from spreadtrace.jobs import ReferenceJob
@@ -57,7 +58,7 @@ def add_files(app: App, case_id: str, paths: Sequence[Path], workers: int | None
                     outcome.added.append(reference)
             progress.advance(task)
     if outcome.added:
-        outcome.earlier_sightings = app.tracker.match_history(outcome.added)
+        outcome.earlier_sightings = match_earlier_media(app, outcome.added)
     return outcome
 
 

@@ -24,6 +24,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColu
 
 from matcher.hashlist import BadLine, HashEntry, dump_hash_list, escape_controls, read_hash_list, write_hash_list
 from spreadtrace.app import App
+from spreadtrace.commands.history import match_earlier_media
 from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.output import refuse_existing, staged
 from spreadtrace.render import plain_column, print_error
@@ -84,7 +85,7 @@ def import_hashes(app: App, case_id: str, path: Path, skip_bad: bool) -> None:
             app.close()  # waits for the writer thread to roll the transaction back
             print_error(app.err, f"{source}: import interrupted, nothing imported")
             raise click.exceptions.Exit(ReturnCode.FAILED) from None
-    earlier = app.tracker.match_history(added) if added else []
+    earlier = match_earlier_media(app, added) if added else []
     app.out.print(
         f"case {case_id}: {len(added)} hash(es) imported, {duplicates} already held, {len(bad)} line(s) skipped"
     )

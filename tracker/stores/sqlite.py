@@ -15,7 +15,7 @@ from matcher import ContentKind, MediaHashes, Signal
 from tracker.clock import utc_now
 from tracker.errors import UnknownCase
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, StatusEvent, validate_case_id, validate_label
-from tracker.store import HashReference
+from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_journal import SQLiteJournal
 
@@ -132,6 +132,8 @@ class SQLiteStore(SQLiteJournal):
     # -- media ------------------------------------------------------------------------------------
 
     def put_media(self, hashes: MediaHashes) -> None:
+        codes = media_codes(hashes.signals)
+
         def insert(conn: sqlite3.Connection) -> None:
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO media (sha256, md5, size, kind, width, height, duration, hashed_at)"
@@ -139,10 +141,14 @@ class SQLiteStore(SQLiteJournal):
                 (hashes.sha256, hashes.md5, hashes.size, str(hashes.kind), hashes.width, hashes.height, hashes.duration,
                  utc_now()),  # fmt: skip
             )
-            if cursor.rowcount:
+            if cursor.rowcount and hashes.signals:
                 conn.executemany(
                     "INSERT INTO media_signals (sha256, kind, version, value, quality, variant) VALUES (?, ?, ?, ?, ?, ?)",
                     [(hashes.sha256, s.kind, s.version, s.value, s.quality, s.variant) for s in hashes.signals],
+                )
+                conn.execute(
+                    "INSERT INTO media_codes (sha256, pdq, phash, keypoints) VALUES (?, ?, ?, ?)",
+                    (hashes.sha256, *codes),
                 )
 
         self._write(insert)
@@ -173,6 +179,40 @@ class SQLiteStore(SQLiteJournal):
             found = conn.execute("SELECT * FROM media_signals ORDER BY sha256, rowid")
             for sha256, group in itertools.groupby(found, key=lambda row: row["sha256"]):
                 yield sha256, tuple(rows.signal(row) for row in group)
+        finally:
+            conn.close()
+
+    def media_count(self) -> int:
+        return int(self._read().execute("SELECT count(*) FROM media_codes").fetchone()[0])
+
+    def iter_media_codes(self, budget: int) -> Iterator[list[MediaCodes]]:
+        # One statement in one read transaction, on a connection of its own: a snapshot (media written
+        # meanwhile are not seen half), and callers may write while they iterate.
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN")
+            batch: list[MediaCodes] = []
+            size = 0
+            for row in conn.execute("SELECT id, pdq, phash, keypoints FROM media_codes ORDER BY id"):
+                batch.append(MediaCodes._make(row))
+                size += len(row[1]) + len(row[2])
+                if size >= budget:
+                    yield batch
+                    batch, size = [], 0
+            if batch:
+                yield batch
+        finally:
+            conn.close()
+
+    def media_sha256(self, numbers: Iterable[int]) -> Iterator[str]:
+        # A temporary table on a connection of its own: a million candidates are sorted in SQLite's
+        # temporary files, not in Python's memory.
+        conn = self._connect()
+        try:
+            conn.execute("CREATE TEMP TABLE chosen (id INTEGER PRIMARY KEY)")
+            conn.executemany("INSERT OR IGNORE INTO chosen (id) VALUES (?)", ((number,) for number in numbers))
+            for (sha256,) in conn.execute("SELECT c.sha256 FROM chosen JOIN media_codes c USING (id) ORDER BY c.sha256"):
+                yield sha256
         finally:
             conn.close()
 

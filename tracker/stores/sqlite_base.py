@@ -110,16 +110,27 @@ class SQLiteConnections:
             raise mapped from None
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version > SCHEMA_VERSION:
-            raise StoreSchemaTooNew(
-                f"{self.path} has schema {version}, this spreadtrace knows {SCHEMA_VERSION}: upgrade spreadtrace"
-            )
-        if version == 0:
-            conn.executescript(f"BEGIN; {SCHEMA}; PRAGMA user_version = 1; COMMIT;")
-            version = 1
-        for step, script in enumerate(MIGRATIONS[version - 1 :], start=version + 1):
-            conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {step}; COMMIT;")
+        # Each step under the write lock, the version read again under it: distributed workers opening a new
+        # store at once would otherwise both build it, and the second fail on tables the first made.
+        while True:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                version = conn.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise StoreSchemaTooNew(
+                        f"{self.path} has schema {version}, this spreadtrace knows {SCHEMA_VERSION}: upgrade spreadtrace"
+                    )
+                if version < SCHEMA_VERSION:
+                    for statement in _statements(SCHEMA if version == 0 else MIGRATIONS[version - 1]):
+                        conn.execute(statement)
+                    conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            if version >= SCHEMA_VERSION - 1:
+                return
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         while True:
@@ -166,3 +177,14 @@ class SQLiteConnections:
         if conn is not None:
             conn.close()
             self._local.conn = None
+
+
+def _statements(script: str) -> Iterator[str]:
+    """The statements of a migration script one by one (``executescript`` would commit the transaction)."""
+    statement = ""
+    for part in script.split(";"):
+        statement += part + ";"
+        if sqlite3.complete_statement(statement):
+            if statement.strip(" \n;"):
+                yield statement
+            statement = ""

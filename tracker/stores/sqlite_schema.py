@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -184,5 +184,38 @@ MIGRATIONS = (
         read_at TEXT NOT NULL,
         content TEXT NOT NULL
     );
+    """,
+    # 7: retroactive matching at a million media: each hashed media's PDQ hashes and video frames, and its
+    # pHash, as one short row streamed in order, so a new case is compared without reading the signals'
+    # text (ORB keypoints are ~38 KB a media). Hex, not packed bytes, so that this step fills the table in
+    # SQL: SQLite before 3.41 has no unhex(). A vPDQ value is frame lines "NUMBER,QUALITY,HEX,SECONDS\n";
+    # the recursive part walks them line by line (at most 200 characters each, as our hasher writes them).
+    """
+    CREATE TABLE media_codes (
+        id INTEGER PRIMARY KEY,
+        sha256 TEXT NOT NULL REFERENCES media(sha256),
+        pdq TEXT NOT NULL,
+        phash TEXT NOT NULL,
+        keypoints INTEGER NOT NULL
+    );
+    INSERT INTO media_codes (sha256, pdq, phash, keypoints)
+    WITH RECURSIVE frame(sha256, value, at, line) AS (
+        SELECT sha256, value, 1, NULL FROM media_signals WHERE kind = 'vpdq'
+        UNION ALL
+        SELECT sha256, value, at + instr(substr(value, at, 200), char(10)), substr(value, at, 200)
+        FROM frame WHERE instr(substr(value, at, 200), char(10)) > 0
+    ),
+    after_number(sha256, rest) AS (
+        SELECT sha256, substr(line, instr(line, ',') + 1) FROM frame WHERE line IS NOT NULL
+    ),
+    code(sha256, kind, hex) AS (
+        SELECT sha256, kind, CASE WHEN kind IN ('pdq', 'phash') THEN value END FROM media_signals
+        UNION ALL
+        SELECT sha256, 'pdq', substr(rest, instr(rest, ',') + 1, 64) FROM after_number
+    )
+    SELECT m.sha256, coalesce(group_concat(CASE WHEN c.kind = 'pdq' THEN c.hex END, ''), ''),
+           coalesce(group_concat(CASE WHEN c.kind = 'phash' THEN c.hex END, ''), ''), max(c.kind = 'orb')
+    FROM media m JOIN code c ON c.sha256 = m.sha256
+    GROUP BY m.sha256 ORDER BY m.rowid;
     """,
 )
