@@ -25,7 +25,7 @@ start-up aside: a start-up row shows it once); peak RSS is the whole process's.
 streamed with all its signals, through a matcher of the new references, one at a time; "now" is
 `tracker.retroactive`. Each row prints the sightings both found (a fast but wrong run shows) and whether
 they are the same ones. ``--before-max`` leaves "before" out above a size (it takes minutes at a million).
-Every command runs with OMP_WAIT_POLICY=PASSIVE (see `_ENV`).
+Commands run as a user runs them: the CLI sets OMP_WAIT_POLICY=PASSIVE itself (spreadtrace/__init__.py).
 
 Run: make bench-record   (or: .venv/bin/python -m benchmarks.record --media 10000,100000,1000000)
 """
@@ -33,7 +33,6 @@ Run: make bench-record   (or: .venv/bin/python -m benchmarks.record --media 1000
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import shutil
 import sqlite3
@@ -252,16 +251,13 @@ _WRAPPER = (
     "import resource, subprocess, sys; code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
     "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, code)"
 )
-# FAISS's OpenMP threads spin while they wait; on a busy two-core machine that made a keypoint search
-# several times slower than one thread's. Passive waiting measures the matching, not the spinning.
-_ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE"}
 _SECONDS = "spreadtrace-bench-seconds"
 
 
 def measure(path: str, home: Path, settings: Sequence[str], words: Sequence[str]) -> tuple[float, float]:
     """Seconds in the command and peak RSS (MB) of its process, one of its own."""
     runner = [sys.executable, "-m", "benchmarks.record", "--run", path, str(home), ",".join(settings), *words]
-    done = subprocess.run([sys.executable, "-c", _WRAPPER, *runner], capture_output=True, text=True, env=_ENV)
+    done = subprocess.run([sys.executable, "-c", _WRAPPER, *runner], capture_output=True, text=True)
     peak, code = done.stdout.split()
     timing = [line for line in done.stderr.splitlines() if line.startswith(_SECONDS)]
     if done.returncode or int(code) or not timing:
@@ -273,7 +269,7 @@ def start_up() -> tuple[float, float]:
     """Seconds and peak RSS of `spreadtrace --version`: what loading the CLI costs every command."""
     start = time.perf_counter()
     done = subprocess.run([sys.executable, "-c", _WRAPPER, sys.executable, "-m", "spreadtrace", "--version"],
-                          capture_output=True, text=True, env=_ENV, check=True)  # fmt: skip
+                          capture_output=True, text=True, check=True)  # fmt: skip
     return time.perf_counter() - start, int(done.stdout.split()[0]) / 1024
 
 
@@ -366,7 +362,7 @@ def main() -> None:
             rows += run_size(root, base, media, case, media <= args.before_max)
             if not keypoints:
                 command = [sys.executable, "-m", "benchmarks.record", "--keypoint-cost", str(base), *map(str, case.files)]
-                done = subprocess.run(command, capture_output=True, text=True, env=_ENV, check=True)
+                done = subprocess.run(command, capture_output=True, text=True, check=True)
                 count, seconds = done.stdout.split()
                 keypoints = _keypoint_note(int(count), float(seconds))
             console.print(table(rows, args.keypoint_media, keypoints))
