@@ -65,6 +65,9 @@ SPREADTRACE_CONTACT = ""
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
 SPREADTRACE_DISTRIBUTED = False
+# Pages a crawler hands Scrapy's in-memory queue at once; more claimed pages wait in the journal and are
+# handed over as these are fetched, so memory does not grow with the site (crawler/frontier.py).
+SPREADTRACE_FRONTIER_IN_MEMORY = 1000
 # Worker processes that decode and hash media during a crawl, shared by every site's crawler. 0: one per
 # core this process may use (the reactor's own work is mostly waiting on the network).
 SPREADTRACE_HASH_WORKERS = 0

@@ -7,6 +7,8 @@ turns pages into items and asks only "may I fetch this page?".
 
 from __future__ import annotations
 
+from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from typing import Any, Self
 from urllib.parse import urldefrag
@@ -18,15 +20,21 @@ from scrapy.statscollectors import StatsCollector
 from scrapy.utils.misc import build_from_crawler
 
 from crawler.distributed import DistributedWorker
+from crawler.frontier import Frontier
 from crawler.sites import Site
 from crawler.stop import storage_error
 from crawler.tracking import tracker_of
 from tracker import PageOutcome, PageRole, Tracker
 from tracker.journal import Rechecks
 from tracker.models import Visit
+from tracker.store import PendingPage
 
 VISIT_ID_STAT = "spreadtrace/visit/id"
 FINISHED_STAT = "spreadtrace/visit/finished"
+FRONTIER_PEAK_STAT = "spreadtrace/frontier/peak_in_memory"
+# URLs this worker asked the journal about, remembered so a page linked from every page is asked once; the
+# oldest are forgotten (the journal still answers for them), so memory stays flat on any site.
+_REMEMBERED_URLS = 20_000
 
 
 def page_key(url: str) -> str:
@@ -43,7 +51,10 @@ class VisitExtension:
         self.budget = budget
         self.worker = worker
         self.rechecks: Rechecks = tracker.visits.rechecks(visit.site)
-        self._asked: set[str] = set()  # the journal is asked once per URL by this worker
+        # Distributed workers queue on Redis, not in memory: no frontier of their own.
+        in_memory = crawler.settings.getint("SPREADTRACE_FRONTIER_IN_MEMORY")
+        self.frontier = Frontier(tracker, visit.id, in_memory) if worker is None else None
+        self._asked: OrderedDict[str, None] = OrderedDict()
         self._refused_for_budget = False
 
     @classmethod
@@ -69,22 +80,49 @@ class VisitExtension:
 
     def claim(self, url: str, role: PageRole) -> str | None:
         """The page's URL (fragment dropped) if this worker should fetch it now, else None: claimed before,
-        or over the page budget. Re-checks are outside the budget."""
+        over the page budget, or claimed and left in the journal for the frontier to hand out later.
+        Re-checks are outside the budget."""
         url = page_key(url)
         if url in self._asked:
+            self._asked.move_to_end(url)
             return None
-        self._asked.add(url)
+        self._asked[url] = None
+        if len(self._asked) > _REMEMBERED_URLS:
+            self._asked.popitem(last=False)
         budget = None if role is PageRole.RECHECK else self.budget
-        if self.tracker.visits.claim(self.visit.id, url, role, budget=budget):
-            return url
-        self._refused_for_budget = self._refused_for_budget or budget is not None
-        return None
+        position = self.tracker.visits.claim(self.visit.id, url, role, budget=budget)
+        if position is None:
+            self._refused_for_budget = self._refused_for_budget or budget is not None
+            return None
+        return url if self.frontier is None or self.frontier.admit(position) else None
 
-    def pending(self) -> list[tuple[str, PageRole]]:
-        """Pages a killed run of this visit claimed and never finished; taken as claimed by this worker."""
-        pending = self.tracker.visits.pending(self.visit.id)
-        self._asked.update(url for url, _ in pending)
-        return pending
+    def resume(self) -> bool:
+        """Whether a killed run of this visit left pages claimed and never finished: they are handed out
+        first, through the frontier (or, distributed, by `pending`)."""
+        if not self.tracker.visits.pending(self.visit.id, limit=1):
+            return False
+        if self.frontier is not None:
+            self.frontier.resume()
+        return True
+
+    def pending(self) -> Iterator[PendingPage]:
+        """Every page a killed run of this visit left, read from the journal a batch at a time (a
+        distributed seeder queues them all on Redis)."""
+        after = 0
+        while batch := self.tracker.visits.pending(self.visit.id, after=after):
+            yield from batch
+            after = batch[-1].position
+
+    def fetched(self) -> list[PendingPage]:
+        """A page's response (or failure) is in: the pages to hand out next, if the frontier is running low."""
+        if self.frontier is None:
+            return []
+        self.frontier.fetched()
+        return self.frontier.refill()
+
+    def refill(self, *, idle: bool = False) -> list[PendingPage]:
+        """The pages to hand out now (``idle``: Scrapy holds none), if any wait in the journal."""
+        return [] if self.frontier is None else self.frontier.refill(idle=idle)
 
     def spider_closed(self, spider: Any, reason: str) -> None:
         finished = reason == "finished"
@@ -97,6 +135,8 @@ class VisitExtension:
             stats.set_value("finish_reason", reason)
         stats.set_value(VISIT_ID_STAT, self.visit.id)
         stats.set_value(FINISHED_STAT, finished)
+        if self.frontier is not None:
+            stats.set_value(FRONTIER_PEAK_STAT, self.frontier.peak)
         if not finished:  # a killed, stopped or timed-out visit stays open, and the next run resumes it
             return
         try:

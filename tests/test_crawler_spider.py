@@ -13,6 +13,7 @@ from scrapy.http import Headers, HtmlResponse
 from twisted.python.failure import Failure
 
 from crawler.config import default_match_policy, load_settings
+from crawler.frontier import Frontier
 from crawler.items import MediaItem, PageItem
 from crawler.middlewares import PrivateAddressRefused
 from crawler.sites import Site
@@ -56,7 +57,36 @@ def test_the_page_budget_counts_each_page_once_fragments_included(tmp_path, trac
     claimed = [url for link in links if (url := visit.claim(link, PageRole.LINK))]
     assert claimed == ["http://s.example/a", "http://s.example/b", "http://s.example/c"]
     assert visit.claim("http://s.example/known#x", PageRole.RECHECK) == "http://s.example/known"  # outside the budget
-    assert [url for url, _ in tracker.visits.pending(visit.visit.id)] == claimed + ["http://s.example/known"]
+    assert [page.url for page in tracker.visits.pending(visit.visit.id)] == claimed + ["http://s.example/known"]
+
+
+def test_pages_claimed_past_the_frontier_wait_in_the_journal_and_come_out_in_claim_order(tmp_path, tracker):
+    visit = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker).visit
+    assert visit.frontier is not None
+    visit.frontier = Frontier(tracker, visit.visit.id, high=4)  # refilled below 2 in memory
+    handed = [url for n in range(10) if (url := visit.claim(f"http://s.example/{n}", PageRole.LINK))]
+    assert handed == [f"http://s.example/{n}" for n in range(4)]
+    assert visit.claim("http://s.example/5", PageRole.LINK) is None  # claimed already, waiting: not twice
+    assert [p.url for p in visit.fetched()] == []  # 3 left in memory: not low yet
+    assert [p.url for p in visit.fetched()] == []
+    assert [p.url for p in visit.fetched()] == ["http://s.example/4", "http://s.example/5", "http://s.example/6"]
+    assert visit.claim("http://s.example/10", PageRole.LINK) is None  # still spilled: it queues behind 7-9
+    assert [p.url for p in visit.refill(idle=True)] == [f"http://s.example/{n}" for n in (7, 8, 9, 10)]
+    assert [p.url for p in visit.refill(idle=True)] == []  # caught up: claims go straight out again
+    assert visit.claim("http://s.example/11", PageRole.LINK) == "http://s.example/11"
+    assert visit.frontier.peak == 4
+
+
+def test_a_resumed_visit_feeds_what_the_killed_run_left_through_the_frontier(tmp_path, tracker):
+    first = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker).visit
+    for n in range(5):
+        assert first.claim(f"http://s.example/{n}", PageRole.LINK)
+    again = spider_for(Site("s", ("http://s.example/",)), tmp_path, tracker).visit
+    again.frontier = Frontier(tracker, again.visit.id, high=3)
+    assert again.visit.id == first.visit.id and again.resume()
+    assert again.claim("http://s.example/new", PageRole.LINK) is None  # behind the five left
+    assert [p.url for p in again.refill(idle=True)] == [f"http://s.example/{n}" for n in range(3)]
+    assert [p.url for p in again.refill(idle=True)] == ["http://s.example/3", "http://s.example/4", "http://s.example/new"]
 
 
 def test_a_page_skipped_by_robots_txt_gives_its_place_in_the_budget_back(tmp_path, tracker):
@@ -75,7 +105,7 @@ def test_a_killed_visit_is_resumed_and_a_fresh_one_is_not(tmp_path, tracker):
     assert first.claim("http://s.example/", PageRole.START)
     again = tracker.visits.begin("s")
     assert again.id == first.visit.id
-    assert tracker.visits.pending(again.id) == [("http://s.example/", PageRole.START)]
+    assert [(p.url, p.role) for p in tracker.visits.pending(again.id)] == [("http://s.example/", PageRole.START)]
     assert tracker.visits.begin("s", resume=False).id != first.visit.id
 
 

@@ -231,8 +231,13 @@ class TestStoreContract:
         assert store.claim_page(visit.id, "http://h.example/known", PageRole.RECHECK, None)  # outside the budget
         store.finish_page(PageVisit(visit.id, "http://h.example/", PageRole.START, ClaimState.DONE, 200, "http://h.example/",
                                     PageOutcome.ONLINE, None, {"title": {"value": "Home", "source": "html:title"}}))  # fmt: skip
-        assert store.pending_pages(visit.id) == [("http://h.example/a", PageRole.LINK), ("http://h.example/b", PageRole.LINK),
-                                                 ("http://h.example/known", PageRole.RECHECK)]  # fmt: skip
+        pending = store.pending_pages(visit.id)
+        assert [(p.url, p.role) for p in pending] == [("http://h.example/a", PageRole.LINK), ("http://h.example/b", PageRole.LINK),
+                                                      ("http://h.example/known", PageRole.RECHECK)]  # fmt: skip
+        positions = [p.position for p in pending]
+        assert positions == sorted(positions) and len(set(positions)) == 3  # claim order
+        assert [p.url for p in store.pending_pages(visit.id, after=positions[0], limit=1)] == ["http://h.example/b"]
+        assert store.pending_pages(visit.id, after=positions[-1]) == []
         assert [v.finished_at for v in store.visits("h", 5)] == [None]
         store.finish_visit(visit.id, VisitOutcome.FINISHED, {"pages": 3})
         [page] = [p for p in store.page_visits(visit.id) if p.state is ClaimState.DONE]

@@ -15,7 +15,7 @@ from typing import Protocol
 from tracker.clock import utc_now
 from tracker.models import PageReading, PageVisit, Validators, Visit
 from tracker.states import PageOutcome, PageRole, VisitOutcome
-from tracker.store import SightingStore, VisitStore
+from tracker.store import PendingPage, SightingStore, VisitStore
 
 # page URL -> {media URL: the SHA-256 last recorded there}: the copies a visit re-checks
 Rechecks = dict[str, dict[str, str | None]]
@@ -41,17 +41,19 @@ class VisitJournal:
         """The site's newest visit that never ended, if any."""
         return next((v.id for v in self.store.visits(site, 50) if v.finished_at is None), None)
 
-    def claim(self, visit_id: str, url: str, role: PageRole, *, budget: int | None) -> bool:
-        """True once per visit and URL, within ``budget`` pages (None: outside the budget): fetch it."""
+    def claim(self, visit_id: str, url: str, role: PageRole, *, budget: int | None) -> int | None:
+        """Once per visit and URL, within ``budget`` pages (None: outside the budget), the page's position
+        among the visit's claims: fetch it. None: not this time."""
         return self.store.claim_page(visit_id, url, role, budget)
 
     def claimed(self, visit: Visit) -> int:
         """Pages the visit has counted against its budget, all workers together."""
         return self.store.open_visit(visit.id, visit.site).pages
 
-    def pending(self, visit_id: str) -> list[tuple[str, PageRole]]:
-        """Pages claimed and not done: what a killed run of this visit left."""
-        return self.store.pending_pages(visit_id)
+    def pending(self, visit_id: str, after: int = 0, limit: int = 1000) -> list[PendingPage]:
+        """Pages claimed and not done, in claim order from position ``after``, at most ``limit``: what a
+        killed run of this visit left, or what a crawl keeps claimed out of its memory."""
+        return self.store.pending_pages(visit_id, after, limit)
 
     def rechecks(self, site: str) -> Rechecks:
         """Every page of the site that carries a sighting, with the media URLs and bytes recorded there."""

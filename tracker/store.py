@@ -25,6 +25,15 @@ class HashReference(NamedTuple):
     signal: Signal
 
 
+class PendingPage(NamedTuple):
+    """A page claimed in a visit and not finished. ``position`` orders the visit's claims: pages are
+    handed out in that order, and a frontier reads on from the last position it handed out."""
+
+    position: int
+    url: str
+    role: PageRole
+
+
 class MediaCodes(NamedTuple):
     """A stored media as retroactive matching streams it (`MediaStore.iter_media_codes`): its hashes that
     an index proposes candidates by, as hex, and whether it has keypoints. ``number`` is its place in the
@@ -139,8 +148,9 @@ class VisitStore(Protocol):
         """Newest first."""
         ...
 
-    def claim_page(self, visit_id: str, url: str, role: PageRole, cap: int | None) -> bool:
-        """True once per (visit, url): the caller fetches it. False if claimed before, or ``cap`` pages are."""
+    def claim_page(self, visit_id: str, url: str, role: PageRole, cap: int | None) -> int | None:
+        """Once per (visit, url), the page's position among the visit's claims (positive, growing): the
+        caller fetches it. None if claimed before, or ``cap`` pages are."""
         ...
 
     def finish_page(self, page: PageVisit) -> None: ...
@@ -148,8 +158,9 @@ class VisitStore(Protocol):
         """Give one page back to the visit's budget (a claimed page that was not fetched)."""
         ...
 
-    def pending_pages(self, visit_id: str) -> list[tuple[str, PageRole]]:
-        """(url, role) of pages claimed but not finished: a killed visit's gap."""
+    def pending_pages(self, visit_id: str, after: int = 0, limit: int = 1000) -> list[PendingPage]:
+        """Pages claimed but not finished, in claim order, from position ``after`` on, at most ``limit``: a
+        killed visit's gap, and the pages a crawl keeps claimed out of its memory (`crawler.frontier`)."""
         ...
 
     def page_visits(self, visit_id: str) -> list[PageVisit]: ...

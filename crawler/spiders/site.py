@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DownloadCancelledError, IgnoreRequest, StopDownload
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest, StopDownload
 from scrapy.http import Headers, Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -41,6 +41,7 @@ from crawler.visit import VisitExtension, page_key
 from tracker import PageOutcome, PageRole, PageState
 from tracker.clock import utc_now
 from tracker.models import PageReading
+from tracker.store import PendingPage
 
 # Where a site sends a page it took down: its front page, or a sign-in wall.
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)
@@ -85,6 +86,7 @@ class SiteSpider(scrapy.Spider):
         spider._follow, spider._deny, spider._removed = site.follow_patterns(), site.deny_patterns(), site.removed_patterns()
         spider.max_links = site.max_links or settings.getint("SPREADTRACE_MAX_LINKS_PER_PAGE")
         crawler.signals.connect(spider.headers_received, signal=signals.headers_received)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
         return spider
 
     # The visit and the fetcher are extensions, built after the spider: looked up when first needed.
@@ -107,17 +109,33 @@ class SiteSpider(scrapy.Spider):
         visit = self.visit
         if not visit.seeds:  # distributed: another worker queues the start, pending and re-check pages
             return
-        pending = visit.pending()
-        if pending:
-            self.logger.warning("resuming visit %s of %s: %d pages left", visit.visit.id, self.site.name, len(pending))
+        if visit.resume():
+            self.logger.warning("resuming visit %s of %s: the pages it left come first", visit.visit.id, self.site.name)
+            if visit.frontier is None:  # distributed: queued on Redis, all of them
+                for page in visit.pending():
+                    yield self._page_request(page.url, page.role)
         for url in self.site.start_urls:
             if claimed := visit.claim(url, PageRole.START):
                 yield self._page_request(claimed, PageRole.START)
-        for url, role in pending:
-            yield self._page_request(url, role)
         for url in visit.rechecks:  # every page with a sighting is re-checked, whatever the page budget
             if claimed := visit.claim(url, PageRole.RECHECK):
                 yield self._page_request(claimed, PageRole.RECHECK)
+        for request in self._refill(visit.refill()):
+            yield request
+
+    def spider_idle(self, spider: Any) -> None:
+        """Nothing left in Scrapy: pages may still wait in the journal (the frontier spilled)."""
+        if self.stopper.stopping:
+            return
+        requests = list(self._refill(self.visit.refill(idle=True)))
+        engine = self.crawler.engine
+        if requests and engine is not None:
+            for request in requests:
+                engine.crawl(request)
+            raise DontCloseSpider("pages wait in the journal")
+
+    def _refill(self, pages: Iterable[PendingPage]) -> Iterator[scrapy.Request]:
+        return (self._page_request(page.url, page.role) for page in pages)
 
     def _page_request(self, url: str, role: PageRole, linked_from: str | None = None) -> scrapy.Request:
         meta: dict[str, Any] = {"spreadtrace_role": role, "spreadtrace_page": url, "dont_cache": True,
@@ -151,6 +169,8 @@ class SiteSpider(scrapy.Spider):
     async def parse(self, response: Response, **kwargs: Any) -> AsyncIterator[Any]:
         page_url = str(response.meta.get("spreadtrace_page") or page_key(_original_url(response)))
         role = PageRole(response.meta.get("spreadtrace_role", PageRole.LINK))
+        for request in self._refill(self.visit.fetched()):
+            yield request
         try:
             async for item in self._page(response, page_url, role):
                 yield item
@@ -277,6 +297,7 @@ class SiteSpider(scrapy.Spider):
 
     def page_failed(self, failure: Failure) -> Iterator[Any]:
         request = failure.request  # type: ignore[attr-defined]
+        yield from self._refill(self.visit.fetched())
         page_url = str(request.meta.get("spreadtrace_page") or page_key(request.url))
         role = PageRole(request.meta.get("spreadtrace_role", PageRole.LINK))
         status, outcome = None, PageOutcome.FAILED

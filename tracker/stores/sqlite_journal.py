@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from tracker.clock import utc_now
 from tracker.models import Link, PageReading, PageVisit, Validators, Visit, host_of
 from tracker.states import ClaimState, PageRole, VisitOutcome
+from tracker.store import PendingPage
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_base import SQLiteConnections
 
@@ -35,25 +36,27 @@ class SQLiteJournal(SQLiteConnections):
         found = self._read().execute(f"SELECT * FROM visits {where} ORDER BY started_at DESC, rowid DESC LIMIT ?", (*args, limit))
         return [rows.visit(r) for r in found]
 
-    def claim_page(self, visit_id: str, url: str, role: PageRole, cap: int | None) -> bool:
-        def claim(conn: sqlite3.Connection) -> bool:
+    def claim_page(self, visit_id: str, url: str, role: PageRole, cap: int | None) -> int | None:
+        def claim(conn: sqlite3.Connection) -> int | None:
             if cap is not None:
                 row = conn.execute("SELECT pages FROM visits WHERE id = ?", (visit_id,)).fetchone()
                 if row is not None and row["pages"] >= cap:
-                    return False
+                    return None
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO visit_pages (visit_id, url, role, state) VALUES (?, ?, ?, ?)",
                 (visit_id, url, str(role), str(ClaimState.QUEUED)),
             )
             if not cursor.rowcount:
-                return False
+                return None
             if cap is not None:  # pages outside the budget (re-checks) are not counted
                 conn.execute("UPDATE visits SET pages = pages + 1 WHERE id = ?", (visit_id,))
-            return True
+            # The rowid: it only grows (rows are never deleted), so claims are ordered by it.
+            position: int | None = cursor.lastrowid
+            return position
 
         claimed = self._read().execute("SELECT 1 FROM visit_pages WHERE visit_id = ? AND url = ?", (visit_id, url))
         if claimed.fetchone() is not None:  # the common case, answered without queueing a write
-            return False
+            return None
         return self._write(claim)
 
     def finish_page(self, page: PageVisit) -> None:
@@ -73,12 +76,13 @@ class SQLiteJournal(SQLiteConnections):
     def release_page(self, visit_id: str) -> None:
         self._write(lambda conn: conn.execute("UPDATE visits SET pages = max(pages - 1, 0) WHERE id = ?", (visit_id,)))
 
-    def pending_pages(self, visit_id: str) -> list[tuple[str, PageRole]]:
-        found = self._read().execute(
-            "SELECT url, role FROM visit_pages WHERE visit_id = ? AND state = ? ORDER BY rowid",
-            (visit_id, str(ClaimState.QUEUED)),
+    def pending_pages(self, visit_id: str, after: int = 0, limit: int = 1000) -> list[PendingPage]:
+        found = self._read().execute(  # the index on (visit_id, state) holds the rowid: a range read
+            "SELECT rowid, url, role FROM visit_pages WHERE visit_id = ? AND state = ? AND rowid > ? ORDER BY rowid"
+            " LIMIT ?",
+            (visit_id, str(ClaimState.QUEUED), after, limit),
         )
-        return [(r["url"], PageRole(r["role"])) for r in found]
+        return [PendingPage(r["rowid"], r["url"], PageRole(r["role"])) for r in found]
 
     def page_visits(self, visit_id: str) -> list[PageVisit]:
         found = self._read().execute("SELECT * FROM visit_pages WHERE visit_id = ? ORDER BY rowid", (visit_id,))
