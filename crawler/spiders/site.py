@@ -314,7 +314,9 @@ class SiteSpider(scrapy.Spider):
             reason = f"larger than the {self.settings.getint('DOWNLOAD_MAXSIZE'):,}-byte page cap (DOWNLOAD_MAXSIZE)"
         else:
             reason = failure.getErrorMessage() or type(failure.value).__name__
-        if isinstance(failure.value, PrivateAddressRefused):  # most likely a site entry to fix: say so
+        if self.stopper.stopping:  # cut short by the stop, not the site's failure: nothing of it is recorded
+            self.logger.debug("page %s not fetched: %s (the crawl is stopping)", page_url, reason)
+        elif isinstance(failure.value, PrivateAddressRefused):  # most likely a site entry to fix: say so
             self.logger.warning("page %s skipped: %s", page_url, reason)
         elif outcome is PageOutcome.SKIPPED:  # robots.txt: in the journal, expected, not worth a warning
             self.logger.info("page %s skipped: %s", page_url, reason)
