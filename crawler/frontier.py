@@ -19,7 +19,7 @@ workers have no frontier of their own: their queue is on Redis, not in memory.
 from __future__ import annotations
 
 from tracker import Tracker
-from tracker.store import PendingPage
+from tracker.models import PendingPage
 
 # Pages handed to Scrapy and not yet fetched, at most: enough to keep every download slot busy.
 DEFAULT_IN_MEMORY = 1000

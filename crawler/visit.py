@@ -26,8 +26,7 @@ from crawler.stop import storage_error
 from crawler.tracking import tracker_of
 from tracker import PageOutcome, PageRole, Tracker
 from tracker.journal import Rechecks
-from tracker.models import Visit
-from tracker.store import PendingPage
+from tracker.models import PendingPage, Visit
 
 VISIT_ID_STAT = "spreadtrace/visit/id"
 FINISHED_STAT = "spreadtrace/visit/finished"

@@ -17,7 +17,7 @@ import redis.asyncio
 
 from crawler.host_rate import HostTurns
 from simsites.server import Resource, SiteServer
-from tests.test_crawler_resume import redis_url, start  # noqa: F401 - redis_url is a fixture
+from tests.test_crawler_resume import distributed_workers, redis_url, start  # noqa: F401 - redis_url is a fixture
 from tests.test_end_to_end import spreadtrace
 
 DELAY = 0.4
@@ -131,14 +131,7 @@ def register(home: Path, server: SiteServer, delay: float) -> None:
 def test_two_workers_never_ask_a_host_closer_together_than_its_delay(tmp_path, redis_url, paced_site):
     home = tmp_path / "home"
     register(home, paced_site, DELAY)
-    workers = [start(home, "-s", f"SPREADTRACE_REDIS_URL={redis_url}", "crawl", "--distributed", "--no-progress") for _ in range(2)]
-    try:
-        outputs = [w.communicate(timeout=240) for w in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
+    outputs = distributed_workers(home, redis_url)
     assert all(paced_site.requests[f"/p/{n}"] == 1 for n in range(24)), paced_site.requests
     per_worker = [sum(int(line.split("│")[2]) for line in out.splitlines() if line.startswith("│")) for out, _ in outputs]
     assert all(count > 0 for count in per_worker), per_worker  # both fetched pages

@@ -35,6 +35,21 @@ def start(home: Path, *args: str) -> subprocess.Popen[str]:
     )  # fmt: skip
 
 
+def distributed_workers(home: Path, redis_url: str, count: int = 2) -> list[tuple[str, str]]:
+    """Run ``count`` `crawl --distributed` workers on one home and Redis to their end: (stdout, stderr) of
+    each; each must exit 0."""
+    workers = [start(home, "-s", f"SPREADTRACE_REDIS_URL={redis_url}", "crawl", "--distributed", "--no-progress")
+               for _ in range(count)]  # fmt: skip
+    try:
+        outputs = [w.communicate(timeout=240) for w in workers]
+    finally:
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+    assert [w.returncode for w in workers] == [0] * count, [err for _, err in outputs]
+    return outputs
+
+
 def query(home: Path, sql: str, *args: object) -> list[tuple]:
     with sqlite3.connect(home / "spreadtrace.db", timeout=30) as conn:
         return conn.execute(sql, args).fetchall()
@@ -113,14 +128,7 @@ def test_two_redis_workers_split_one_crawl_without_duplicates(world, tmp_path, r
     register(home, world, ["board", "forum"], "0.3")
     for server in world.sites.values():
         server.reset_counts()
-    workers = [start(home, "-s", f"SPREADTRACE_REDIS_URL={redis_url}", "crawl", "--distributed", "--no-progress") for _ in range(2)]
-    try:
-        outputs = [w.communicate(timeout=240) for w in workers]
-    finally:
-        for worker in workers:
-            if worker.poll() is None:
-                worker.kill()
-    assert [w.returncode for w in workers] == [0, 0], [err for _, err in outputs]
+    distributed_workers(home, redis_url)
 
     files = {urlsplit(p.media_url).path for p in world.planted}  # an attachment link is asked for as a page, then as media
     pages = {name: [p for p in world.sites[name].requests if not p.startswith(("/media/", "/stream/", "/robots")) and p not in files]

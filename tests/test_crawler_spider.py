@@ -18,6 +18,7 @@ from crawler.items import MediaItem, PageItem
 from crawler.middlewares import PrivateAddressRefused
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
+from crawler.stop import CrawlStop
 from crawler.visit import VisitExtension
 from tracker import ClaimState, PageOutcome, PageRole, PageState, Tracker
 from tracker.models import Observation, PageVisit
@@ -38,6 +39,7 @@ def spider_for(site: Site, home, tracker: Tracker | None = None, budget: int = 5
     if tracker is not None:  # the visit extension, as Scrapy would build it
         visit = tracker.visits.begin(site.name)
         spider.visit = VisitExtension(crawler, tracker, visit, budget, None)
+        spider.stopper = CrawlStop(crawler, time_limit=0, min_free=0, watched=[])
     return spider
 
 

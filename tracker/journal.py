@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Protocol
 
 from tracker.clock import utc_now
-from tracker.models import PageReading, PageVisit, Validators, Visit
+from tracker.models import PageReading, PageVisit, PendingPage, Validators, Visit
 from tracker.states import PageOutcome, PageRole, VisitOutcome
-from tracker.store import PendingPage, SightingStore, VisitStore
+from tracker.store import SightingStore, VisitStore
 
 # page URL -> {media URL: the SHA-256 last recorded there}: the copies a visit re-checks
 Rechecks = dict[str, dict[str, str | None]]

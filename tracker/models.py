@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 from matcher import ContentKind, Signal
@@ -214,6 +214,15 @@ class Validators:
     http_status: int | None
     content_type: str | None
     checked_at: str
+
+
+class PendingPage(NamedTuple):
+    """A page claimed in a visit and not finished. ``position`` orders the visit's claims: pages are
+    handed out in that order, and a frontier reads on from the last position it handed out."""
+
+    position: int
+    url: str
+    role: PageRole
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,8 +12,8 @@ from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
 from matcher.hashers.vpdq import frames_from_text
-from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, Reference, Sighting, StatusEvent,
-                            Validators, Visit)  # fmt: skip
+from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, PendingPage, Reference, Sighting,
+                            StatusEvent, Validators, Visit)  # fmt: skip
 from tracker.states import PageRole, VisitOutcome
 
 
@@ -23,15 +23,6 @@ class HashReference(NamedTuple):
     kind: ContentKind
     label: str | None
     signal: Signal
-
-
-class PendingPage(NamedTuple):
-    """A page claimed in a visit and not finished. ``position`` orders the visit's claims: pages are
-    handed out in that order, and a frontier reads on from the last position it handed out."""
-
-    position: int
-    url: str
-    role: PageRole
 
 
 class MediaCodes(NamedTuple):

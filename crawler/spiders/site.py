@@ -40,8 +40,7 @@ from crawler.stop import CrawlStop, storage_error
 from crawler.visit import VisitExtension, page_key
 from tracker import PageOutcome, PageRole, PageState
 from tracker.clock import utc_now
-from tracker.models import PageReading
-from tracker.store import PendingPage
+from tracker.models import PageReading, PendingPage
 
 # Where a site sends a page it took down: its front page, or a sign-in wall.
 _LOGIN_PATH = re.compile(r"/(log-?in|sign-?in|signin|account|auth|session)s?\b", re.IGNORECASE)

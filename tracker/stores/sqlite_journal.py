@@ -7,9 +7,8 @@ import sqlite3
 from collections.abc import Sequence
 
 from tracker.clock import utc_now
-from tracker.models import Link, PageReading, PageVisit, Validators, Visit, host_of
+from tracker.models import Link, PageReading, PageVisit, PendingPage, Validators, Visit, host_of
 from tracker.states import ClaimState, PageRole, VisitOutcome
-from tracker.store import PendingPage
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_base import SQLiteConnections
 
