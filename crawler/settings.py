@@ -65,6 +65,9 @@ SPREADTRACE_CONTACT = ""
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
 SPREADTRACE_DISTRIBUTED = False
+# Where the per-case evidence keys are kept, apart from the evidence they open (another disk, a mounted
+# token). Empty: HOME/keys.
+SPREADTRACE_EVIDENCE_KEYS = ""
 # Pages a crawler hands Scrapy's in-memory queue at once; more claimed pages wait in the journal and are
 # handed over as these are fetched, so memory does not grow with the site (crawler/frontier.py).
 SPREADTRACE_FRONTIER_IN_MEMORY = 1000

@@ -13,6 +13,7 @@ from spreadtrace.app import App, default_home
 from spreadtrace.commands.case import case
 from spreadtrace.commands.crawl import crawl
 from spreadtrace.commands.demo import demo, demo_home
+from spreadtrace.commands.evidence import evidence
 from spreadtrace.commands.hash import hash_files
 from spreadtrace.commands.report import report
 from spreadtrace.commands.scan import scan
@@ -56,7 +57,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.end)
 
 
-for command in (case, site, crawl, watch, scan, hash_files, report, demo):
+for command in (case, site, crawl, watch, scan, hash_files, report, evidence, demo):
     cli.add_command(command)
 
 

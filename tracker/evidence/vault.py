@@ -1,0 +1,160 @@
+"""The evidentiary store: each case's sealed artefacts and custody log, apart from the working store.
+
+    HOME/evidence/CASE/custody.jsonl       the chain of custody (`tracker.evidence.custody`)
+    HOME/evidence/CASE/artefacts/SHA256    each artefact sealed with the case key (`tracker.evidence.sealed`),
+                                           named by its plaintext's SHA-256, written once, never replaced
+    HOME/evidence/CASE/staging/            artefacts sealed and not yet in the log
+    HOME/evidence/CASE/timestamps/         RFC 3161 tokens over batches of entries (`tracker.evidence.stamps`)
+    HOME/keys/CASE.key                     the case key (`tracker.evidence.keys`), apart from the rest
+
+Recording is two-phase, so a process killed at any moment leaves no half artefact in the log: artefacts
+are sealed into ``staging/`` and synced, then the entry naming them is appended, then they move into
+``artefacts/``. `recover` (run before each record and by `verify`) finishes the move for staged files
+the log names, and deletes the others: sealed copies of material nothing vouches for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from tracker.evidence.custody import CustodyEntry, CustodyLog
+from tracker.evidence.errors import ArtefactDamaged
+from tracker.evidence.keys import Keyring
+from tracker.evidence.sealed import seal, unseal
+from tracker.models import validate_case_id
+
+_HEX = frozenset("0123456789abcdef")
+
+
+@dataclass(frozen=True, slots=True)
+class Artefact:
+    """Something to keep as evidence: ``source`` is a file (streamed) or bytes."""
+
+    role: str  # "warc", "screenshot", "certificate", ...
+    media_type: str
+    source: Path | bytes
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArtefact:
+    """An artefact as a custody entry names it."""
+
+    role: str
+    media_type: str
+    sha256: str
+    size: int
+
+    @classmethod
+    def from_detail(cls, raw: Mapping[str, Any]) -> StoredArtefact:
+        return cls(str(raw["role"]), str(raw["media_type"]), str(raw["sha256"]), int(raw["size"]))
+
+
+def artefacts_of(entry: CustodyEntry) -> list[StoredArtefact]:
+    return [StoredArtefact.from_detail(raw) for raw in entry.detail.get("artefacts", ())]
+
+
+class EvidenceVault:
+    def __init__(self, root: Path, keyring: Keyring) -> None:
+        self.root = root
+        self.keyring = keyring
+
+    def folder(self, case_id: str) -> Path:
+        return self.root / validate_case_id(case_id)
+
+    def custody(self, case_id: str) -> CustodyLog:
+        return CustodyLog(self.folder(case_id) / "custody.jsonl", case_id)
+
+    def cases(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if (p / "custody.jsonl").exists()) if self.root.is_dir() else []
+
+    def record(self, case_id: str, kind: str, actor: str, detail: Mapping[str, Any],
+               artefacts: Sequence[Artefact] = ()) -> CustodyEntry:  # fmt: skip
+        """Keep ``artefacts`` sealed and append the entry that names them (in ``detail["artefacts"]``)."""
+        folder = self.folder(case_id)
+        self.recover(case_id)
+        staging = folder / "staging"
+        staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = self.keyring.key(case_id, create=True) if artefacts else b""
+        stored = [self._stage(staging, key, case_id, artefact) for artefact in artefacts]
+        entry = self.custody(case_id).append(kind, actor, {**detail, "artefacts": [asdict(s) for s in stored]} if stored else detail)
+        for artefact in stored:
+            self._commit(folder, artefact.sha256)
+        return entry
+
+    def read(self, case_id: str, sha256: str) -> Iterator[bytes]:
+        """The plaintext of one artefact, streamed. Raises KeyMissing, ArtefactDamaged (also when its
+        content does not hash to its name), FileNotFoundError."""
+        path = self.folder(case_id) / "artefacts" / sha256
+        key = self.keyring.key(case_id)
+        digest = hashlib.sha256()
+        with open(path, "rb") as sealed:
+            for chunk in unseal(sealed, key, _context(case_id), name=str(path)):
+                digest.update(chunk)
+                yield chunk
+        if digest.hexdigest() != sha256:
+            raise ArtefactDamaged(f"{path}: its content does not hash to its name")
+
+    def stored(self, case_id: str) -> set[str]:
+        """The SHA-256 names of the artefacts kept for the case."""
+        folder = self.folder(case_id) / "artefacts"
+        return {p.name for p in folder.iterdir()} if folder.is_dir() else set()
+
+    def recover(self, case_id: str) -> None:
+        """Finish or undo what a killed `record` left in ``staging/``."""
+        staging = self.folder(case_id) / "staging"
+        leftovers = sorted(staging.iterdir()) if staging.is_dir() else []
+        if not leftovers:
+            return
+        named = {a.sha256 for entry in self.custody(case_id).entries() for a in artefacts_of(entry)}
+        for path in leftovers:
+            if path.name in named:
+                self._commit(staging.parent, path.name)
+            else:
+                path.unlink(missing_ok=True)
+
+    def shred(self, case_id: str) -> None:
+        """Destroy the case's key and its sealed artefacts; the custody log and its timestamps stay."""
+        self.keyring.destroy(case_id)
+        for name in ("artefacts", "staging"):
+            shutil.rmtree(self.folder(case_id) / name, ignore_errors=True)
+
+    def _stage(self, staging: Path, key: bytes, case_id: str, artefact: Artefact) -> StoredArtefact:
+        part = staging / f".part-{os.getpid()}-{id(artefact)}"
+        try:
+            with open(part, "xb") as target:
+                os.chmod(part, 0o600)
+                with _stream(artefact.source) as source:
+                    sha256, size = seal(source, target, key, _context(case_id))
+                target.flush()
+                os.fsync(target.fileno())
+            os.replace(part, staging / sha256)
+        finally:
+            part.unlink(missing_ok=True)
+        return StoredArtefact(artefact.role, artefact.media_type, sha256, size)
+
+    def _commit(self, folder: Path, sha256: str) -> None:
+        if set(sha256) - _HEX or len(sha256) != 64:
+            raise ValueError(f"not an artefact name: {sha256!r}")
+        kept = folder / "artefacts"
+        kept.mkdir(mode=0o700, exist_ok=True)
+        staged = folder / "staging" / sha256
+        try:
+            os.link(staged, kept / sha256)  # written once: the same content kept before stays as it was
+        except FileExistsError:
+            pass
+        staged.unlink(missing_ok=True)
+
+
+def _context(case_id: str) -> bytes:
+    return b"case:" + case_id.encode()
+
+
+def _stream(source: Path | bytes) -> BinaryIO:
+    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
