@@ -16,7 +16,7 @@ import pytest
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
-from tracker.errors import InvalidCaseName, InvalidLabel, StoreUnavailable
+from tracker.errors import CaseWithdrawn, InvalidCaseName, InvalidLabel, StoreUnavailable
 from tracker.models import PageReading, PageVisit, StatusEvent, Validators
 from tracker.store import HashReference
 from tracker.states import PageState, VisitOutcome
@@ -210,6 +210,27 @@ class TestStoreContract:
                                    expected_revision=updated.revision)  # fmt: skip
         assert done is not None and (done.status, done.status_at) == (Status.REMOVED, event.at)
         assert store.status_history(saved.id) == [event]
+
+    def test_a_withdrawn_case_loses_its_hashes_and_sightings_and_takes_nothing_more(self, store, ref_id):
+        store.ensure_case("c2")
+        kept = store.add_reference("c2", IMAGE, "b" * 64, None, None, [PDQ])
+        assert kept is not None
+        gone = store.save_sighting(sighting(ref_id), [], expected_revision=None)
+        store.save_sighting(sighting(kept.id, case_id="c2"), [], expected_revision=None)
+        assert store.withdraw_case("c1", "2026-11-22T10:00:00Z") == (1, 1)
+        assert store.references("c1") == [] and store.sightings("c1") == [] and store.status_history(gone.id) == []
+        assert [r.id for r in store.references("c2")] == [kept.id] and len(store.sightings("c2")) == 1  # others untouched
+        assert store.get_case("c1").withdrawn_at == "2026-11-22T10:00:00Z"
+        with pytest.raises(CaseWithdrawn, match="case 'c1' was withdrawn at 2026-11-22T10:00:00Z"):
+            store.ensure_case("c1")
+        with pytest.raises(CaseWithdrawn):
+            store.add_reference("c1", IMAGE, "c" * 64, None, None, [PDQ])
+        with pytest.raises(CaseWithdrawn):
+            store.import_references("c1", [HashReference(IMAGE, "x", PDQ)])
+        assert store.withdraw_case("c1", "2026-12-01T00:00:00Z") == (0, 0)  # again: nothing left, first time kept
+        assert store.get_case("c1").withdrawn_at == "2026-11-22T10:00:00Z"
+        with pytest.raises(UnknownCase):
+            store.withdraw_case("nobody", "2026-11-22T10:00:00Z")
 
     def test_sightings_are_found_by_page_and_by_site(self, store, ref_id):
         one = store.save_sighting(sighting(ref_id), [], expected_revision=None)

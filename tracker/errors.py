@@ -13,6 +13,14 @@ class UnknownCase(TrackerError):
         self.case_id = case_id
 
 
+class CaseWithdrawn(TrackerError):
+    """Raised by stores adding to a case that was withdrawn: its material must not come back under its name."""
+
+    def __init__(self, case_id: str, at: str) -> None:
+        super().__init__(f"case {case_id!r} was withdrawn at {at}; its hashes are gone (open a new case for new material)")
+        self.case_id = case_id
+
+
 class InvalidCaseName(TrackerError):
     """Raised by `validate_case_id` for names that cannot be a case id."""
 

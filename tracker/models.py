@@ -42,6 +42,7 @@ class Case:
     id: str
     created_at: str
     reference_count: int = 0
+    withdrawn_at: str | None = None  # its hashes, sightings and evidence deleted at the victim's request
 
 
 @dataclass(frozen=True, slots=True)

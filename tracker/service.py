@@ -139,6 +139,19 @@ class Tracker:
                 if self._matcher is not None:
                     self._matcher.add_reference(reference.id, reference.signals)
 
+    def withdraw(self, case_id: str, *, actor: str, reason: str) -> tuple[int, int]:
+        """Delete the case's hashes and sightings at the victim's request (the case's name stays, withdrawn,
+        and the audit log says who withdrew it, when and why); the references and sightings deleted."""
+        at = utc_now()
+        with self._lock:
+            references, sightings = self.store.withdraw_case(case_id, at)
+            self._matcher = None  # rebuilt without the case's references when next needed
+            self._decisions.clear()
+            self._case_of = {ref: case for ref, case in self._case_of.items() if case != case_id}
+        detail = {"reason": reason, "references": references, "sightings": sightings}
+        self.store.log_event(AuditEvent(at, actor, "withdraw", case_id, detail))
+        return references, sightings
+
     def import_hashes(self, case_id: str, entries: Iterable[HashEntry], source: str) -> tuple[list[Reference], int]:
         """Register hash-only references (no file was ever seen); returns them and the count already held.
 

@@ -67,6 +67,11 @@ class CaseStore(Protocol):
         ...
 
     def references(self, case_id: str | None = None) -> list[Reference]: ...
+    def withdraw_case(self, case_id: str, at: str) -> tuple[int, int]:
+        """Delete the case's references (hashes) and its sightings with their history, in one transaction,
+        and mark the case withdrawn at ``at``; the numbers of references and sightings deleted. Adding to
+        the case raises CaseWithdrawn from then on. Raises UnknownCase."""
+        ...
 
 
 class MediaStore(Protocol):

@@ -1,4 +1,4 @@
-"""`spreadtrace case add|list`: open cases and register reported material as hashes (hash lists: `hashes`)."""
+"""`spreadtrace case add|list` (and `withdraw`): open cases and register reported material as hashes (hash lists: `hashes`)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from matcher.hashlist import label_problem
 from spreadtrace.app import App
 from spreadtrace.commands.hashes import export_hashes, import_hashes
 from spreadtrace.commands.history import match_earlier_media
+from spreadtrace.commands.withdraw import withdraw
 from spreadtrace.errors import ReturnCode
 from spreadtrace.files import expand_paths
 from spreadtrace.jobs import ReferenceJob
@@ -98,11 +99,13 @@ def case_list(app: App) -> None:
     if not cases:
         app.out.print("no cases yet (open one: spreadtrace case add CASE FILES...)")
         return
-    table = Table("case", "created", "references", "sightings")
+    table = Table("case", "created", "references", "sightings", "status")
     for c in cases:
-        table.add_row(c.id, c.created_at, str(c.reference_count), str(len(app.store.sightings(c.id))))
+        status = f"withdrawn {c.withdrawn_at}" if c.withdrawn_at else "open"
+        table.add_row(c.id, c.created_at, str(c.reference_count), str(len(app.store.sightings(c.id))), status)
     app.out.print(table)
 
 
 case.add_command(import_hashes)
 case.add_command(export_hashes)
+case.add_command(withdraw)

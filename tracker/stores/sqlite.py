@@ -13,14 +13,15 @@ from typing import Any
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker.clock import utc_now
-from tracker.errors import UnknownCase
+from tracker.errors import CaseWithdrawn, UnknownCase
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, StatusEvent, validate_case_id, validate_label
 from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_journal import SQLiteJournal
 
 _CASE_QUERY = (
-    "SELECT c.id, c.created_at, count(r.id) AS reference_count FROM cases c LEFT JOIN refs r ON r.case_id = c.id"
+    "SELECT c.id, c.created_at, c.withdrawn_at, count(r.id) AS reference_count FROM cases c"
+    " LEFT JOIN refs r ON r.case_id = c.id"
 )
 # Rows per executemany in a bulk import: big enough that SQLite, not Python, sets the pace.
 _IMPORT_BATCH = 5000
@@ -38,17 +39,33 @@ class SQLiteStore(SQLiteJournal):
         self._write(
             lambda conn: conn.execute("INSERT OR IGNORE INTO cases (id, created_at) VALUES (?, ?)", (case_id, utc_now()))
         )
-        return self.get_case(case_id)
+        case = self.get_case(case_id)
+        if case.withdrawn_at is not None:
+            raise CaseWithdrawn(case_id, case.withdrawn_at)
+        return case
+
+    def withdraw_case(self, case_id: str, at: str) -> tuple[int, int]:
+        def withdraw(conn: sqlite3.Connection) -> tuple[int, int]:
+            if conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
+                raise UnknownCase(case_id)
+            conn.execute("DELETE FROM sighting_events WHERE sighting_id IN (SELECT id FROM sightings WHERE case_id = ?)", (case_id,))
+            sightings = conn.execute("DELETE FROM sightings WHERE case_id = ?", (case_id,)).rowcount
+            conn.execute("DELETE FROM ref_signals WHERE ref_id IN (SELECT id FROM refs WHERE case_id = ?)", (case_id,))
+            references = conn.execute("DELETE FROM refs WHERE case_id = ?", (case_id,)).rowcount
+            conn.execute("UPDATE cases SET withdrawn_at = coalesce(withdrawn_at, ?) WHERE id = ?", (at, case_id))
+            return references, sightings
+
+        return self._write(withdraw)
 
     def get_case(self, case_id: str) -> Case:
         row = self._read().execute(_CASE_QUERY + " WHERE c.id = ? GROUP BY c.id", (case_id,)).fetchone()
         if row is None:
             raise UnknownCase(case_id)
-        return Case(row["id"], row["created_at"], row["reference_count"])
+        return Case(row["id"], row["created_at"], row["reference_count"], row["withdrawn_at"])
 
     def list_cases(self) -> list[Case]:
         found = self._read().execute(_CASE_QUERY + " GROUP BY c.id ORDER BY c.created_at, c.id").fetchall()
-        return [Case(r["id"], r["created_at"], r["reference_count"]) for r in found]
+        return [Case(r["id"], r["created_at"], r["reference_count"], r["withdrawn_at"]) for r in found]
 
     def add_reference(
         self, case_id: str, kind: ContentKind, sha256: str | None, md5: str | None, label: str | None,
@@ -58,8 +75,11 @@ class SQLiteStore(SQLiteJournal):
         added_at = utc_now()
 
         def insert(conn: sqlite3.Connection) -> int | None:
-            if conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
+            case = conn.execute("SELECT withdrawn_at FROM cases WHERE id = ?", (case_id,)).fetchone()
+            if case is None:
                 raise UnknownCase(case_id)
+            if case["withdrawn_at"] is not None:
+                raise CaseWithdrawn(case_id, case["withdrawn_at"])
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO refs (case_id, kind, sha256, md5, label, added_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (case_id, str(kind), sha256, md5, label, added_at),
@@ -84,6 +104,9 @@ class SQLiteStore(SQLiteJournal):
 
         def insert(conn: sqlite3.Connection) -> tuple[list[Reference], int]:
             conn.execute("INSERT OR IGNORE INTO cases (id, created_at) VALUES (?, ?)", (case_id, added_at))
+            withdrawn = conn.execute("SELECT withdrawn_at FROM cases WHERE id = ?", (case_id,)).fetchone()["withdrawn_at"]
+            if withdrawn is not None:
+                raise CaseWithdrawn(case_id, withdrawn)
             held = conn.execute(
                 "SELECT s.kind, s.value FROM ref_signals s JOIN refs r ON r.id = s.ref_id WHERE r.case_id = ?", (case_id,)
             )

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -217,5 +217,10 @@ MIGRATIONS = (
            coalesce(group_concat(CASE WHEN c.kind = 'phash' THEN c.hex END, ''), ''), max(c.kind = 'orb')
     FROM media m JOIN code c ON c.sha256 = m.sha256
     GROUP BY m.sha256 ORDER BY m.rowid;
+    """,
+    # 8: withdrawal: a case whose hashes and sightings were deleted at the victim's request stays as a name,
+    # so it is not reopened by mistake and its audit events keep their subject.
+    """
+    ALTER TABLE cases ADD COLUMN withdrawn_at TEXT;
     """,
 )
