@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from crawler.spool import Spooled
 from tracker import PageOutcome, PageRole, PageState
-from tracker.models import PageReading
+from tracker.models import HttpExchange, PageReading
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +20,7 @@ class PageContext:
     claimed_source: str | None = None
     state: PageState = PageState.SHOWN
     note: str | None = None
+    exchange: HttpExchange | None = field(default=None, repr=False, compare=False)  # the page as fetched: evidence
 
 
 @dataclass(slots=True)
@@ -44,6 +45,7 @@ class MediaItem:
     etag: str | None = None
     last_modified: str | None = None
     size: int | None = None
+    exchange: HttpExchange | None = field(default=None, repr=False)  # this fetch of the media, for a capture
 
 
 @dataclass(slots=True)

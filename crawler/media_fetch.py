@@ -29,11 +29,12 @@ from twisted.internet.defer import CancelledError
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.spool import Spooled
 from crawler.components import component
+from crawler.exchange import exchange_of
 from crawler.stop import CrawlStop, storage_error
 from crawler.tracking import tracker_of
 from tracker import Tracker
 from tracker.clock import utc_now
-from tracker.models import Validators
+from tracker.models import HttpExchange, Validators
 
 logger = logging.getLogger(__name__)
 _REMEMBERED = 2048  # media outcomes remembered per visit
@@ -60,6 +61,7 @@ class Fetched:
 
     result: MediaResult
     payload: Spooled | None = None
+    exchange: HttpExchange | None = None  # this fetch, for a capture: only with the one that downloaded it
 
 
 class MediaFetcher:
@@ -169,13 +171,14 @@ class MediaFetcher:
                 return Fetched(MediaResult(None, None, None, "answered from an HTTP cache, not the site"))
             if response.status == 304 and known is not None and known.sha256 is not None:
                 return Fetched(MediaResult(304, known.content_type, known.sha256, None, known.etag, known.last_modified,
-                                           content=classify(known.content_type, b"")))  # fmt: skip
+                                           content=classify(known.content_type, b"")),
+                               exchange=exchange_of(response, None, known.sha256))  # fmt: skip
             return Fetched(MediaResult(response.status, declared, None, f"HTTP {response.status}"))
         etag, modified = header(response.headers, b"ETag"), header(response.headers, b"Last-Modified")
         content = classify(content_type, spooled.head(SNIFF_BYTES))
         result = MediaResult(200, declared, spooled.sha256, None, etag, modified, spooled.size, content)
         if content.is_media:
-            return Fetched(result, spooled)
+            return Fetched(result, spooled, exchange_of(response, spooled.path))
         spooled.close()
         if content is Content.PAGE:  # remembered, so the next visit follows a link to it as a page at once
             self.tracker.visits.remember(Validators(url, etag, modified, None, 200, content_type, utc_now()))

@@ -30,7 +30,7 @@ from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
 from crawler.components import component
 from crawler.stop import SHUTDOWN, CrawlStop
-from crawler.tracking import hand_tracker
+from crawler.tracking import evidence_recorder, hand_tracker
 from crawler.visit import FINISHED_STAT, VISIT_ID_STAT, VisitCounts
 from tracker import Tracker
 
@@ -85,6 +85,7 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     settings = settings.copy()
     settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
     tracker = Tracker.open(settings["SPREADTRACE_STORE_URI"], match_policy(settings))
+    tracker.evidence = evidence_recorder(settings)
     hashing = pool_for(settings)
     try:
         hand_tracker(settings, tracker)

@@ -59,12 +59,17 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
+# Who collects the evidence, named in every capture ("organisation / analyst"). Empty: the user running it.
+SPREADTRACE_COLLECTOR = ""
 # Contact address (URL or e-mail) put in the User-Agent, so site operators can reach the team.
 SPREADTRACE_CONTACT = ""
 # dHash distance (of 64 bits) at or under which dHash agrees (shown with each decision; it does not decide).
 SPREADTRACE_DHASH_MAX_DISTANCE = 10
 # Share each visit's frontier with other workers on Redis (scrapy-redis); `crawl --distributed` sets it.
 SPREADTRACE_DISTRIBUTED = False
+# Capture each sighting when first seen and at every change of its status: a sealed WARC of the page and
+# the media, and a custody entry, in HOME/evidence (tracker/evidence/). Off: sightings are rows only.
+SPREADTRACE_EVIDENCE = True
 # Where the per-case evidence keys are kept, apart from the evidence they open (another disk, a mounted
 # token). Empty: HOME/keys.
 SPREADTRACE_EVIDENCE_KEYS = ""

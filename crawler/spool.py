@@ -170,11 +170,18 @@ class _SpoolingAgent(_ScrapyAgent):
         spool = Spool(maxsize, request.url)
         if declared == 0:  # Twisted never finishes delivering an empty body
             request.meta["spreadtrace_spooled"] = spool.result()
-            return {"txresponse": txresponse}
+            return _done(txresponse)
         finished: Deferred[Any] = Deferred(partial(_abandon, txresponse=txresponse, spool=spool))
         txresponse.deliverBody(_SpoolReader(finished, txresponse, spool, request, self))
         self._txresponse = txresponse  # for Scrapy's whole-download timeout
         return finished
+
+
+def _done(txresponse: Any) -> dict[str, Any]:
+    """What Scrapy's handler builds the response from: with the server's IP address and TLS certificate,
+    which Scrapy's connection protocol attached to the response (a capture records both)."""
+    return {"txresponse": txresponse, "certificate": getattr(txresponse, "_scrapy_certificate", None),
+            "ip_address": getattr(txresponse, "_scrapy_ip_address", None)}  # fmt: skip
 
 
 def _abandon(_: Any, txresponse: Any, spool: Spool) -> None:
@@ -225,7 +232,7 @@ class _SpoolReader(Protocol):
         # PotentialDataLoss: no Content-Length, the body ends when the connection does (HTTP/1.0 style).
         if reason.check(ResponseDone, PotentialDataLoss):  # type: ignore[no-untyped-call]
             self.request.meta["spreadtrace_spooled"] = self.spool.result()
-            self.finished.callback({"txresponse": self.txresponse})
+            self.finished.callback(_done(self.txresponse))
             return
         self.spool.discard()
         declared = self.txresponse.length

@@ -8,6 +8,8 @@ closes it when the crawl ends.
 
 from __future__ import annotations
 
+import getpass
+from pathlib import Path
 from typing import Any, Generic, Self, TypeVar
 
 from scrapy import signals
@@ -17,6 +19,7 @@ from scrapy.settings import BaseSettings
 
 from crawler.config import match_policy
 from tracker import Tracker
+from tracker.evidence import Collector, EvidenceRecorder, open_vault
 
 T = TypeVar("T")
 TRACKER_SETTING = "_SPREADTRACE_TRACKER"  # not a user setting: set by the runner, or by TrackerExtension
@@ -37,6 +40,20 @@ class Shared(Generic[T]):
 
     def __repr__(self) -> str:
         return f"<the crawl's {type(self.value).__name__}>"
+
+
+def evidence_recorder(settings: BaseSettings) -> EvidenceRecorder | None:
+    """What captures this crawl's sightings, or None: SPREADTRACE_EVIDENCE off, or no home to keep them in
+    (`scrapy crawl` without SPREADTRACE_HOME)."""
+    home = settings.get("SPREADTRACE_HOME")
+    if not settings.getbool("SPREADTRACE_EVIDENCE") or not home:
+        return None
+    from crawler import __version__
+
+    collector = settings.get("SPREADTRACE_COLLECTOR") or getpass.getuser()
+    organisation, _, analyst = collector.rpartition(" / ")
+    vault = open_vault(Path(home), settings.get("SPREADTRACE_EVIDENCE_KEYS", ""))
+    return EvidenceRecorder(vault, Collector(organisation, analyst, f"spreadtrace/{__version__}"))
 
 
 def hand_tracker(settings: BaseSettings, tracker: Tracker) -> None:
@@ -64,6 +81,7 @@ class TrackerExtension:
         if not uri:
             raise NotConfigured("SPREADTRACE_STORE_URI is empty")
         extension = cls(Tracker.open(uri, match_policy(crawler.settings)))
+        extension.tracker.evidence = evidence_recorder(crawler.settings)
         hand_tracker(crawler.settings, extension.tracker)  # still open: extensions are built before the freeze
         crawler.signals.connect(extension.engine_stopped, signal=signals.engine_stopped)
         return extension

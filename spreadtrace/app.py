@@ -15,8 +15,7 @@ from crawler.sites import SiteRegistry
 from matcher import HashOptions
 from spreadtrace.render import plain_console
 from tracker import Store, Tracker, open_store
-from tracker.evidence.keys import Keyring
-from tracker.evidence.vault import EvidenceVault
+from tracker.evidence.vault import EvidenceVault, open_vault
 
 
 def default_home() -> Path:
@@ -67,8 +66,7 @@ class App:
     @cached_property
     def vault(self) -> EvidenceVault:
         """The evidentiary store, ``HOME/evidence``; its keys apart, in SPREADTRACE_EVIDENCE_KEYS."""
-        keys = self.settings["SPREADTRACE_EVIDENCE_KEYS"] or str(self.home / "keys")
-        return EvidenceVault(self.home / "evidence", Keyring(Path(keys).expanduser()))
+        return open_vault(self.home, self.settings["SPREADTRACE_EVIDENCE_KEYS"])
 
     def sites(self) -> SiteRegistry:
         return SiteRegistry.load(Path(self.settings["SPREADTRACE_SITES_FILE"]))

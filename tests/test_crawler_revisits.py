@@ -5,14 +5,18 @@ One simulated world of its own (it is changed between visits), crawled by real `
 
 from __future__ import annotations
 
+import io
 import json
 import sqlite3
 from datetime import UTC, datetime
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from simsites import SimulatedWorld
 from tests.test_end_to_end import STARTS, add_case, spreadtrace
+from tracker.evidence import open_vault
+from tracker.evidence.verify import verify_case
 from simsites.server import Resource
 
 TAKEDOWNS = {  # (site, reference) -> how the site removes it
@@ -92,6 +96,20 @@ def test_removal_and_reappearance_are_detected_on_revisit(changing):
     assert reasons[plant(world, "tube", "rocket").page_url] == "media HTTP 404"
     gone = reasons[plant(world, "forum", "rocket").page_url]
     assert "no longer shows it" in gone and "still served" in gone  # the file outlived the post: takedown it too
+
+    # Each removal is frozen too: its own capture, whose WARC holds the answer that proves it (the 404).
+    vault = open_vault(home)
+    removals = {e.detail["page_url"]: e for e in vault.custody("victim-1").entries()
+                if e.kind == "capture" and e.detail["why"].startswith("removed")}  # fmt: skip
+    assert {plant(world, site, reference).page_url for site, reference in TAKEDOWNS} <= set(removals)
+    board = removals[plant(world, "board", "coffee").page_url]
+    assert board.detail["http_status"][board.detail["page_url"]] == 404
+    [warc] = [a["sha256"] for a in board.detail["artefacts"] if a["role"] == "warc"]
+    with io.BytesIO(b"".join(vault.read("victim-1", warc))) as stream:
+        statuses_in_warc = {r.rec_headers.get_header("WARC-Target-URI"): r.http_headers.get_statuscode()
+                            for r in ArchiveIterator(stream, check_digests="raise") if r.rec_type == "response"}  # fmt: skip
+    assert statuses_in_warc[board.detail["page_url"]] == "404"
+    assert verify_case(vault, "victim-1").ok
 
     # Re-uploads at the same place: reappeared, with the whole history kept.
     for key in [("board", "coffee"), ("tube", "rocket")]:

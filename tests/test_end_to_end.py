@@ -7,17 +7,22 @@ simulated sites this test process serves on loopback.
 
 from __future__ import annotations
 
+import base64
+import io
 import json
-import re
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+from warcio.archiveiterator import ArchiveIterator
 
 from simsites import START_PATHS, SimulatedWorld
+from tracker.evidence import open_vault
+from tracker.evidence.verify import verify_case
 
 STARTS = START_PATHS
 
@@ -253,3 +258,31 @@ def test_a_link_without_a_file_extension_that_answers_with_an_image_is_media_of_
     with db(home) as conn:
         outcomes = {o for (o,) in conn.execute("SELECT outcome FROM visit_pages WHERE url = ?", (attachment.media_url,))}
     assert outcomes == {"media"}  # followed as a link, found to be a file: not a failed page
+
+
+def test_every_sighting_is_captured_as_sealed_evidence_that_verifies(crawled, world):
+    home, _, data = crawled
+    vault = open_vault(home)
+    captures = [e for e in vault.custody("victim-1").entries() if e.kind == "capture"]
+    assert {e.detail["sighting"] for e in captures} == {s["id"] for s in data["sightings"]}  # each, once
+    assert all(e.detail["why"] == "first seen" for e in captures)
+    for entry in captures:
+        [warc] = [a for a in entry.detail["artefacts"] if a["role"] == "warc"]
+        records = {}
+        with io.BytesIO(b"".join(vault.read("victim-1", warc["sha256"]))) as stream:
+            for record in ArchiveIterator(stream, check_digests="raise"):  # SHA-256 digests, checked
+                if record.rec_type in ("response", "revisit"):
+                    records[record.rec_headers.get_header("WARC-Target-URI")] = record.rec_headers.get_header("WARC-Payload-Digest")
+        media = entry.detail["media_sha256"]
+        assert records[entry.detail["media_url"]] == "sha256:" + base64.b32encode(bytes.fromhex(media)).decode()
+        linked = "/attachment/" in entry.detail["media_url"]  # a forum post's link to the file, not an embed
+        assert (entry.detail["page_url"] in records) is entry.detail["page_in_warc"] is (not linked), entry.detail
+        assert entry.detail["servers"] and entry.detail["decision"]["decided_by"]
+    check = verify_case(vault, "victim-1")
+    assert check.ok and check.artefacts == len({a["sha256"] for e in captures for a in e.detail["artefacts"]})
+    # Sealed at rest: no reported picture's bytes anywhere under the home.
+    reported = [data for data in world.reference_files().values()]
+    for path in (home / "evidence").rglob("*"):
+        if path.is_file():
+            content = path.read_bytes()
+            assert not any(picture[100:164] in content for picture in reported), path

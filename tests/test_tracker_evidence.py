@@ -268,21 +268,23 @@ def test_verify_names_a_swapped_token_and_an_edited_root(vault, tsa):
 def test_a_capture_warc_holds_both_exchanges_with_sha256_digests_that_check(tmp_path):
     from warcio.archiveiterator import ArchiveIterator
 
-    from tracker.evidence.warc import Exchange, write_warc
+    from tracker.evidence.warc import write_warc
+    from tracker.models import HttpExchange
 
     media = tmp_path / "body"
     media.write_bytes(PICTURE)
     page = b"<html><body><img src='/m.jpg'></body></html>"
     exchanges = [
-        Exchange("http://h.example/p/1?x=1", "2026-11-22T10:00:00Z", 200, "OK", [("Content-Type", "text/html")], page,
-                 [("User-Agent", "spreadtrace/test")], ip="127.0.0.5"),
-        Exchange("http://h.example/m.jpg", "2026-11-22T10:00:01Z", 200, "OK", [("Content-Type", "image/jpeg")], media,
-                 ip="127.0.0.5"),
+        HttpExchange("http://h.example/p/1?x=1", "2026-11-22T10:00:00Z", 200, (("Content-Type", "text/html"),), page,
+                     (("User-Agent", "spreadtrace/test"),), ip="127.0.0.5"),
+        HttpExchange("http://h.example/m.jpg", "2026-11-22T10:00:01Z", 200, (("Content-Type", "image/jpeg"),), media,
+                     ip="127.0.0.5"),
+        HttpExchange("http://h.example/m.jpg?v=2", "2026-11-22T10:00:02Z", 304, payload_sha256=hashlib.sha256(PICTURE).hexdigest()),
     ]  # fmt: skip
     out = tmp_path / "capture.warc.gz"
     with open(out, "wb") as target:
         refs = write_warc(target, exchanges, {"software": "spreadtrace", "operator": "org / analyst"}, "capture.warc.gz")
-    assert [r.url for r in refs] == ["http://h.example/p/1?x=1", "http://h.example/m.jpg"]
+    assert [r.url for r in refs] == ["http://h.example/p/1?x=1", "http://h.example/m.jpg", "http://h.example/m.jpg?v=2"]
     records = []
     with open(out, "rb") as stream:
         iterator = ArchiveIterator(stream, check_digests="raise")
@@ -290,10 +292,11 @@ def test_a_capture_warc_holds_both_exchanges_with_sha256_digests_that_check(tmp_
             records.append((record.rec_type, record.rec_headers.get_header("WARC-Target-URI"),
                             record.rec_headers.get_header("WARC-IP-Address"), record.rec_headers.get_header("WARC-Payload-Digest"),
                             record.rec_headers.get_header("WARC-Block-Digest"), record.content_stream().read()))  # fmt: skip
-    assert [r[0] for r in records] == ["warcinfo", "response", "request", "response", "request"]
+    assert [r[0] for r in records] == ["warcinfo", "response", "request", "response", "request", "revisit", "request"]
     assert b"software: spreadtrace" in records[0][5]
     page_response, media_response = records[1], records[3]
     assert page_response[1:3] == ("http://h.example/p/1?x=1", "127.0.0.5") and page_response[5] == page
     assert media_response[5] == PICTURE
     expected = "sha256:" + base64.b32encode(hashlib.sha256(PICTURE).digest()).decode()
     assert media_response[3] == expected and media_response[4].startswith("sha256:")
+    assert records[5][3] == expected  # the 304: a revisit naming the bytes by their digest

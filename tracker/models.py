@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
@@ -237,3 +238,25 @@ class PageReading:
     last_modified: str | None
     read_at: str
     content: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpExchange:
+    """One HTTP request and the response to it, as fetched: what a capture keeps as a WARC.
+
+    ``body`` is the response body as the crawler has it: bytes (a page), a file (a media body spooled to
+    disk, streamed from there), or None when it is not at hand; then ``payload_sha256`` names the bytes
+    (a 304 for a known file, a file another page's capture holds) and the capture says so with a WARC
+    revisit record. ``certificate`` is the TLS certificate (DER) of an https host.
+    """
+
+    url: str
+    fetched_at: str
+    status: int
+    response_headers: tuple[tuple[str, str], ...] = ()
+    body: bytes | Path | None = None
+    request_headers: tuple[tuple[str, str], ...] = ()
+    method: str = "GET"
+    ip: str | None = None
+    certificate: bytes | None = field(default=None, repr=False)
+    payload_sha256: str | None = None

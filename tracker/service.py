@@ -7,6 +7,7 @@ one copy of the reference indexes, one store. Its methods are safe to call from 
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections import OrderedDict
@@ -16,8 +17,9 @@ from dataclasses import dataclass
 from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes
 from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
+from tracker.evidence.capture import EvidenceRecorder
 from tracker.journal import VisitJournal
-from tracker.models import AuditEvent, Observation, Reference, Sighting
+from tracker.models import AuditEvent, HttpExchange, Observation, Reference, Sighting
 from tracker.retroactive import Progress, earlier_matches
 from tracker.sightings import SightingBook
 from tracker.store import HashReference, Store
@@ -27,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Decisions kept per SHA-256: a revisit re-observes the same bytes on every page, and matching a long
 # video's frames again each time would cost more than the crawl.
 _DECISION_CACHE_SIZE = 4096
+# A capture failing on these stops the crawl like any write to a disk that cannot take it; others are logged.
+_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +52,7 @@ class Tracker:
         self._case_of: dict[int, str] = {}
         self._matcher: Matcher | None = None
         self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
+        self.evidence: EvidenceRecorder | None = None  # set by a crawl that captures evidence
 
     @property
     def matcher(self) -> Matcher:
@@ -85,20 +90,42 @@ class Tracker:
     def record_unhashable(self, sha256: str, size: int, reason: str) -> None:
         self.store.put_unhashable(sha256, size, reason)
 
-    def observe(self, observation: Observation) -> list[Sighting]:
+    def observe(self, observation: Observation, exchanges: Callable[[], Sequence[HttpExchange]] | None = None) -> list[Sighting]:
         """Append the observation; return the sightings it creates or extends.
 
         Sightings of the copy it concerns move to the status it shows (`tracker.rules.judge`): removed,
         changed, or online again ("reappeared"). An observation that shows nothing (a failed fetch, a
         cached answer) moves nothing: a removed copy never looks online on a failed check.
+
+        With an `evidence` recorder, a sighting first seen or moved is captured: ``exchanges()`` gives what
+        the crawler fetched (page, then media), asked only then. A capture that fails is logged and does
+        not undo the observation.
         """
         with self._lock:
             stored = self.store.append_observation(observation)
             decisions = self._match(stored)
+            before = {s.id for s in self.store.sightings_on_page(stored.page_url)} if decisions and self.evidence else set()
             sightings = [self._record(stored, d) for d in decisions] if stored.shows else []
             matched = {d.reference_id for d in decisions}
-            self._book.update_statuses(stored, matched.__contains__)
-            return sightings
+            events = self._book.update_statuses(stored, matched.__contains__)
+        if self.evidence is not None and exchanges is not None:
+            moved = {event.sighting_id: f"{event.status}: {event.reason}" if event.reason else str(event.status) for event in events}
+            wanted = {s.id: (s, "first seen") for s in sightings if s.id not in before}
+            if moved:
+                wanted.update((s.id, (s, moved[s.id])) for s in self.store.sightings_on_page(stored.page_url) if s.id in moved)
+            for sighting, why in wanted.values():
+                self._capture(self.evidence, sighting, why, stored, exchanges)
+        return sightings
+
+    def _capture(self, recorder: EvidenceRecorder, sighting: Sighting, why: str, observation: Observation,
+                 exchanges: Callable[[], Sequence[HttpExchange]]) -> None:  # fmt: skip
+        try:
+            recorder.capture(sighting, why, observation, exchanges())
+        except Exception as exc:
+            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+                raise  # a full or read-only disk: the caller stops recording
+            logger.error("capture of sighting %d (%s on %s) failed: %s: %s", sighting.id, sighting.media_url,
+                         sighting.page_url, type(exc).__name__, exc)  # fmt: skip
 
     def _record(self, observation: Observation, decision: MatchDecision) -> Sighting:
         return self._book.record(observation, decision, self._case_of[decision.reference_id])

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable
 from concurrent.futures import CancelledError, Future
 from functools import partial
+from pathlib import Path
 from typing import Any, Self
 
 from scrapy.crawler import Crawler
@@ -28,14 +29,14 @@ from twisted.python.threadpool import ThreadPool
 
 from crawler.components import component
 from crawler.hashing import HashingPool, StopFlag, failure_reason, pool_for, pool_of
-from crawler.items import MediaItem, PageItem
+from crawler.items import MediaItem, PageContext, PageItem
 from crawler.spool import Spooled
 from crawler.stop import CrawlStop, storage_error
 from crawler.tracking import tracker_of
 from matcher import HashingStopped, MediaHashes
 from tracker import ClaimState, Observation, PageState, Tracker
 from tracker.clock import utc_now
-from tracker.models import PageVisit, Validators
+from tracker.models import HttpExchange, PageVisit, Validators
 
 logger = logging.getLogger(__name__)
 
@@ -122,26 +123,30 @@ class RecordPipeline:
             return item
 
     def _record(self, item: MediaItem, hashed: Future[MediaHashes] | None) -> MediaItem:
-        payload, item.payload = item.payload, None  # the original bytes are not kept: hashes only
-        if item.sha256 is None or item.error is not None:
+        # The original bytes are not kept (hashes only): the spooled file is closed once the item is
+        # recorded, after a capture of its sighting has sealed it into the evidence (tracker.evidence).
+        payload, item.payload = item.payload, None
+        try:
+            if item.sha256 is None or item.error is not None:
+                self._observe(item, item.error)
+                return item
+            if payload is not None:  # the one item of this visit that downloaded the bytes
+                self.tracker.visits.remember(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
+                                                        item.http_status, item.content_type, utc_now()))  # fmt: skip
+                error = self._hash_once(item.sha256, payload, item.media_url, hashed)
+            else:
+                state = self.tracker.media_state(item.sha256)
+                if not state.known:
+                    self._waiting.setdefault(item.sha256, []).append(item)
+                    return item
+                error = state.error
+            self._observe(item, error)
+            for waiting in self._waiting.pop(item.sha256, []):
+                self._observe(waiting, error)
+            return item
+        finally:
             if payload is not None:
                 payload.close()
-            self._observe(item, item.error)
-            return item
-        if payload is not None:  # the one item of this visit that downloaded the bytes
-            self.tracker.visits.remember(Validators(item.media_url, item.etag, item.last_modified, item.sha256,
-                                                    item.http_status, item.content_type, utc_now()))  # fmt: skip
-            error = self._hash_once(item.sha256, payload, item.media_url, hashed)
-        else:
-            state = self.tracker.media_state(item.sha256)
-            if not state.known:
-                self._waiting.setdefault(item.sha256, []).append(item)
-                return item
-            error = state.error
-        self._observe(item, error)
-        for waiting in self._waiting.pop(item.sha256, []):
-            self._observe(waiting, error)
-        return item
 
     def _observe(self, item: MediaItem, error: str | None) -> None:
         observed_at = utc_now()
@@ -155,7 +160,8 @@ class RecordPipeline:
                     http_status=item.http_status, sha256=item.sha256, content_type=item.content_type,
                     size=item.size, error=error, claimed_at=page.claimed_at, claimed_source=page.claimed_source,
                     visit_id=item.visit_id, page_state=page.state, note=note,
-                )
+                ),
+                partial(_exchanges, item, page, observed_at),
             )  # fmt: skip
             self.stats.inc_value("spreadtrace/observation/count")
             new = {s.id for s in sightings} - self._sightings
@@ -195,7 +201,6 @@ class RecordPipeline:
                 self.tracker.record_unhashable(sha256, body.size, reason)
                 return reason
         finally:
-            body.close()  # hashes only: the file itself is not kept
             if hashed is not None and self._hashing.get(sha256) is hashed:
                 del self._hashing[sha256]
         self.tracker.record_media(hashes)
@@ -203,6 +208,15 @@ class RecordPipeline:
         if hashes.kind == "video":
             self.stats.inc_value("spreadtrace/media/video_hashed")
         return None
+
+
+def _exchanges(item: MediaItem, page: PageContext, observed_at: str) -> list[HttpExchange]:
+    """What a capture of ``item`` on ``page`` keeps: the page as fetched, then the media. Media bytes this
+    item did not download itself (another page's item did, or a 304 answered) are named by their digest."""
+    media = item.exchange
+    if media is None or (isinstance(media.body, Path) and not media.body.exists()):
+        media = HttpExchange(item.media_url, observed_at, item.http_status or 0, payload_sha256=item.sha256)
+    return [page.exchange, media] if page.exchange is not None else [media]
 
 
 def _release(item: Any) -> None:

@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from crawler.components import component
 from crawler.content import SNIFF_BYTES, Content, classify, header, media_type
 from crawler.discovery import MediaRef, discover_media, media_from_selectors, page_metadata
+from crawler.exchange import exchange_of
 from crawler.items import MediaItem, PageContext, PageItem
 from crawler.media_fetch import Fetched, MediaFetcher
 from crawler.middlewares import PrivateAddressRefused
@@ -190,7 +191,8 @@ class SiteSpider(scrapy.Spider):
             return
         removed = self._removal(response, role)
         if removed is not None:
-            context = PageContext(page_url, state=PageState.REMOVED, note=f"page removed: {removed}")
+            context = PageContext(page_url, state=PageState.REMOVED, note=f"page removed: {removed}",
+                                  exchange=exchange_of(response, response.body))  # the 404 proves the removal
             async for item in self._media_items((m, "image", context) for m in sorted(known)):
                 yield item
             yield self._page_item(page_url, role, PageOutcome.REMOVED, response, removed)
@@ -255,6 +257,7 @@ class SiteSpider(scrapy.Spider):
         its last reading when it answered 304."""
         refs = list(reading.media)
         shown = {ref.url for ref in refs}
+        exchange = exchange_of(response, None if response.status == 304 else response.body)
         # Links to known copies: a file behind a URL without an extension, found through a followed link, is
         # media this page shows, not a link to follow.
         for url in reading.links:
@@ -274,13 +277,13 @@ class SiteSpider(scrapy.Spider):
                 if self._follows(ref.url) and (claimed := self.visit.claim(ref.url, PageRole.LINK)):
                     yield self._page_request(claimed, PageRole.LINK, page_url)
                 continue  # a link to a page, not media shown here
-            item = self._item(ref.url, PageContext(page_url, ref.claimed_at, ref.claimed_source), outcome)
+            item = self._item(ref.url, PageContext(page_url, ref.claimed_at, ref.claimed_source, exchange=exchange), outcome)
             shown_bytes.update([item.sha256] if item.sha256 else [])
             yield item
         # Copies on record that the page no longer shows, unless it shows their bytes under another URL (a
         # cache-busting query string that changed): fetched anyway, to say whether the file is still served.
         gone = [url for url in sorted(set(known) - shown) if known[url] is None or known[url] not in shown_bytes]
-        context = PageContext(page_url, state=PageState.GONE, note="page is up but no longer shows it")
+        context = PageContext(page_url, state=PageState.GONE, note="page is up but no longer shows it", exchange=exchange)
         async for item in self._media_items((url, "image", context) for url in gone):
             yield item
         outbound: list[tuple[str, str | None]] = []
@@ -367,7 +370,7 @@ class SiteSpider(scrapy.Spider):
         item = MediaItem(
             self.site_name, media_url, [page], result.status, result.content_type, sha256=result.sha256,
             error=result.error, visit_id=self.visit.visit.id, etag=result.etag, last_modified=result.last_modified,
-            size=result.size,
+            size=result.size, exchange=fetched.exchange,
         )  # fmt: skip
         item.payload = fetched.payload
         return item

@@ -19,6 +19,7 @@ import hashlib
 import io
 import os
 import shutil
+from contextlib import AbstractContextManager, nullcontext
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -39,7 +40,7 @@ class Artefact:
 
     role: str  # "warc", "screenshot", "certificate", ...
     media_type: str
-    source: Path | bytes
+    source: Path | bytes | BinaryIO  # a stream is read from where it stands, and left open
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +59,11 @@ class StoredArtefact:
 
 def artefacts_of(entry: CustodyEntry) -> list[StoredArtefact]:
     return [StoredArtefact.from_detail(raw) for raw in entry.detail.get("artefacts", ())]
+
+
+def open_vault(home: Path, keys: str = "") -> EvidenceVault:
+    """A home's vault: ``HOME/evidence``, its keys in ``keys`` (SPREADTRACE_EVIDENCE_KEYS) or ``HOME/keys``."""
+    return EvidenceVault(home / "evidence", Keyring(Path(keys).expanduser() if keys else home / "keys"))
 
 
 class EvidenceVault:
@@ -156,5 +162,7 @@ def _context(case_id: str) -> bytes:
     return b"case:" + case_id.encode()
 
 
-def _stream(source: Path | bytes) -> BinaryIO:
-    return open(source, "rb") if isinstance(source, Path) else io.BytesIO(source)
+def _stream(source: Path | bytes | BinaryIO) -> AbstractContextManager[BinaryIO]:
+    if isinstance(source, Path):
+        return open(source, "rb")
+    return io.BytesIO(source) if isinstance(source, bytes) else nullcontext(source)

@@ -8,9 +8,11 @@ case. Bodies stream from disk: a video's response is never held in memory.
 
 from __future__ import annotations
 
+import base64
 import io
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import urlsplit
@@ -19,24 +21,9 @@ from warcio.statusandheaders import StatusAndHeaders
 from warcio.utils import Digester
 from warcio.warcwriter import WARCWriter
 
+from tracker.models import HttpExchange
+
 WARC_VERSION = "1.1"
-
-
-@dataclass(frozen=True, slots=True)
-class Exchange:
-    """One HTTP request and its response, as fetched. ``body`` is the response body as received: a file
-    (streamed) or bytes. ``fetched_at`` is ISO 8601 UTC."""
-
-    url: str
-    fetched_at: str
-    status: int
-    reason: str
-    response_headers: Sequence[tuple[str, str]]
-    body: Path | bytes
-    request_headers: Sequence[tuple[str, str]] = ()
-    method: str = "GET"
-    ip: str | None = None
-    protocol: str = "HTTP/1.1"
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,35 +43,46 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]  # warcio has no type hin
         return Digester("sha256")
 
 
-def write_warc(target: BinaryIO, exchanges: Iterable[Exchange], info: Mapping[str, Any], filename: str = "") -> list[WarcRecordRef]:
+def write_warc(target: BinaryIO, exchanges: Iterable[HttpExchange], info: Mapping[str, Any], filename: str = "") -> list[WarcRecordRef]:
     """Write a gzipped WARC of ``exchanges`` to ``target``, after a warcinfo record of ``info``."""
     writer = _Sha256Writer(target, gzip=True, warc_version=WARC_VERSION)
     writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
-    written = []
-    for exchange in exchanges:
-        written.append(_write_exchange(writer, exchange))
-    return written
+    return [_write_exchange(writer, exchange) for exchange in exchanges]
 
 
-def _write_exchange(writer: _Sha256Writer, exchange: Exchange) -> WarcRecordRef:
-    date = exchange.fetched_at if exchange.fetched_at.endswith("Z") else exchange.fetched_at + "Z"
+def _write_exchange(writer: _Sha256Writer, exchange: HttpExchange) -> WarcRecordRef:
+    date = exchange.fetched_at
     common = {"WARC-Date": date, **({"WARC-IP-Address": exchange.ip} if exchange.ip else {})}
-    target = _request_target(exchange.url)
-    request_headers = StatusAndHeaders(f"{exchange.method} {target} {exchange.protocol}", list(exchange.request_headers),
-                                       is_http_request=True)  # fmt: skip
+    request_headers = StatusAndHeaders(f"{exchange.method} {_request_target(exchange.url)} HTTP/1.1",
+                                       list(exchange.request_headers), is_http_request=True)  # fmt: skip
     request = writer.create_warc_record(exchange.url, "request", payload=io.BytesIO(b""), length=0,
                                         http_headers=request_headers, warc_headers_dict=dict(common))  # fmt: skip
-    response_headers = StatusAndHeaders(f"{exchange.status} {exchange.reason}", list(exchange.response_headers),
-                                        protocol=exchange.protocol)  # fmt: skip
-    body = open(exchange.body, "rb") if isinstance(exchange.body, Path) else io.BytesIO(exchange.body)
-    with body:
-        length = body.seek(0, io.SEEK_END)
-        body.seek(0)
-        response = writer.create_warc_record(exchange.url, "response", payload=body, length=length,
-                                             http_headers=response_headers, warc_headers_dict=dict(common))  # fmt: skip
+    status = f"{exchange.status} {_reason(exchange.status)}"
+    response_headers = StatusAndHeaders(status, list(exchange.response_headers), protocol="HTTP/1.1")
+    if exchange.body is None and exchange.payload_sha256 is not None:
+        # The bytes are not at hand (a 304 for a known file; a file captured with another page): a revisit
+        # record names them by their digest, as web archives record a payload they already hold.
+        digest = "sha256:" + base64.b32encode(bytes.fromhex(exchange.payload_sha256)).decode()
+        revisit = {**common, "WARC-Profile": writer.REVISIT_PROFILE_1_1, "WARC-Payload-Digest": digest}
+        response = writer.create_warc_record(exchange.url, "revisit", http_headers=response_headers, warc_headers_dict=revisit)
         writer.write_request_response_pair(request, response)
+    else:
+        body = exchange.body if exchange.body is not None else b""
+        with open(body, "rb") if isinstance(body, Path) else io.BytesIO(body) as stream:
+            length = stream.seek(0, io.SEEK_END)
+            stream.seek(0)
+            response = writer.create_warc_record(exchange.url, "response", payload=stream, length=length,
+                                                 http_headers=response_headers, warc_headers_dict=dict(common))  # fmt: skip
+            writer.write_request_response_pair(request, response)
     return WarcRecordRef(exchange.url, response.rec_headers.get_header("WARC-Record-ID"), date, exchange.status,
                          response.rec_headers.get_header("WARC-Payload-Digest"))  # fmt: skip
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def _request_target(url: str) -> str:

@@ -1,0 +1,71 @@
+"""Freezing a sighting: when a copy is first seen, and at every change of its status (a removal too: the
+404 or the "removed" page proves when it went), what the crawler fetched becomes a sealed WARC and a custody
+entry of the sighting's case.
+
+The entry's detail is the sighting's forensic record: page and media URLs, the UTC time of the
+observation, each server's IP address, the TLS certificate's SHA-256 (the certificate itself is kept as an
+artefact), the collector (organisation and analyst), spreadtrace's version, the match decision and its
+signals, and the SHA-256 of every artefact (in ``artefacts``).
+
+The WARC is written to a nameless temporary file (nothing of it is left on disk if the process is
+killed) and sealed from there into the vault; only the sealed copy stays.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from tracker.evidence.custody import CustodyEntry
+from tracker.evidence.vault import Artefact, EvidenceVault
+from tracker.evidence.warc import write_warc
+from tracker.models import HttpExchange, Observation, Sighting
+
+
+@dataclass(frozen=True, slots=True)
+class Collector:
+    """Who collects the evidence: named in every capture, as the Berkeley Protocol asks."""
+
+    organisation: str
+    analyst: str
+    tool: str  # "spreadtrace/VERSION"
+
+
+class EvidenceRecorder:
+    def __init__(self, vault: EvidenceVault, collector: Collector) -> None:
+        self.vault = vault
+        self.collector = collector
+
+    def capture(self, sighting: Sighting, why: str, observation: Observation, exchanges: Sequence[HttpExchange]) -> CustodyEntry:
+        """Keep ``exchanges`` (the page, then the media) as the evidence of ``sighting`` at ``observation``."""
+        info = {
+            "software": self.collector.tool, "format": "WARC File Format 1.1",
+            "operator": f"{self.collector.organisation} / {self.collector.analyst}",
+            "description": f"spreadtrace capture: case {sighting.case_id}, sighting {sighting.id} ({why})",
+        }  # fmt: skip
+        artefacts = []
+        with tempfile.TemporaryFile() as warc:  # nameless: gone with the process, whatever kills it
+            write_warc(warc, exchanges, info, f"sighting-{sighting.id}.warc.gz")
+            warc.seek(0)
+            artefacts.append(Artefact("warc", "application/warc", warc))
+            certificates = {e.url: e.certificate for e in exchanges if e.certificate}
+            artefacts += [Artefact("certificate", "application/pkix-cert", der) for der in dict.fromkeys(certificates.values()) if der]
+            return self.vault.record(sighting.case_id, "capture", self.collector.analyst, {
+                "why": why,
+                "sighting": sighting.id, "reference": sighting.reference_id,
+                "page_url": sighting.page_url, "media_url": sighting.media_url, "host": sighting.host,
+                # False for a file reached through a link (a forum attachment): the linking page was read
+                # earlier in the visit, and its own bytes are not at hand when the file is recorded.
+                "page_in_warc": any(e.url == sighting.page_url for e in exchanges),
+                "status": str(sighting.status), "observed_at": observation.observed_at,
+                "media_sha256": observation.sha256,
+                "servers": {e.url: e.ip for e in exchanges if e.ip},
+                "certificates": {url: hashlib.sha256(der).hexdigest() for url, der in certificates.items() if der},
+                "http_status": {e.url: e.status for e in exchanges},
+                "decision": {"verdict": str(sighting.verdict), "decided_by": sighting.decided_by,
+                             "distance": sighting.distance, "signals": list(sighting.signals)},
+                "collector": {"organisation": self.collector.organisation, "analyst": self.collector.analyst},
+                "tool": self.collector.tool,
+            }, artefacts)  # fmt: skip
