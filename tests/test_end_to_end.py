@@ -18,9 +18,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from warcio.archiveiterator import ArchiveIterator
 
 from simsites import START_PATHS, SimulatedWorld
+from tests.local_tsa import LocalTSA
 from tracker.evidence import open_vault
 from tracker.evidence.verify import verify_case
 
@@ -63,7 +65,14 @@ def crawled(world, tmp_path_factory):
     home = tmp_path_factory.mktemp("e2e") / "home"
     assert add_case(home, world, home.parent / "reported").returncode == 0
     register_sites(home, world)
-    crawl = spreadtrace(home, "crawl", "--no-progress")
+    tsa = LocalTSA("e2e-tsa").start()  # the visit's captures are timestamped when it ends
+    try:
+        root = home.parent / "tsa-root.pem"
+        root.write_bytes(tsa.root.public_bytes(Encoding.PEM))
+        assert spreadtrace(home, "evidence", "tsa", "e2e-tsa", tsa.url, "--root", str(root)).returncode == 0
+        crawl = spreadtrace(home, "crawl", "--no-progress")
+    finally:
+        tsa.stop()
     assert crawl.returncode == 0, crawl.stderr
     return home, crawl, report(home)
 
@@ -278,8 +287,10 @@ def test_every_sighting_is_captured_as_sealed_evidence_that_verifies(crawled, wo
         linked = "/attachment/" in entry.detail["media_url"]  # a forum post's link to the file, not an embed
         assert (entry.detail["page_url"] in records) is entry.detail["page_in_warc"] is (not linked), entry.detail
         assert entry.detail["servers"] and entry.detail["decision"]["decided_by"]
-    check = verify_case(vault, "victim-1")
+    check = verify_case(vault, "victim-1", ["e2e-tsa"])
     assert check.ok and check.artefacts == len({a["sha256"] for e in captures for a in e.detail["artefacts"]})
+    assert check.stamped == len(captures)  # stamped when the visit ended; the timestamp's own entry waits
+    assert check.pending == [f"entry {len(captures) + 1}: not yet timestamped"]
     # Sealed at rest: no reported picture's bytes anywhere under the home.
     reported = [data for data in world.reference_files().values()]
     for path in (home / "evidence").rglob("*"):

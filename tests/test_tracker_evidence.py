@@ -10,6 +10,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -165,6 +166,16 @@ def test_verify_names_a_changed_removed_or_reordered_custody_entry(vault, tamper
         "reorder": ["custody.jsonl entry 2: out of place (found after entry 3)"],
     }
     assert problems == expected[tamper]
+
+
+def test_crawlers_recording_one_case_at_once_keep_every_capture(vault):
+    def record(n: int) -> None:
+        capture(vault, body=PICTURE + n.to_bytes(2, "big"), url=f"http://h.example/p/{n}")
+
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(record, range(24)))
+    check = verify_case(vault, "c1")
+    assert check.ok and (check.entries, check.artefacts) == (24, 25), check.problems
 
 
 def test_a_record_killed_before_its_entry_leaves_nothing_and_one_killed_after_is_finished(vault):

@@ -13,6 +13,7 @@ from crawler.sites import Site
 from crawler.stop import DISK, ERROR
 from crawler.watcher import exclusive, site_lock
 from spreadtrace.app import App
+from spreadtrace.commands.evidence import stamp_all
 from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.render import print_error
 
@@ -75,6 +76,7 @@ def crawl(
     summaries = visit(app, sites, app.err.is_terminal if progress is None else progress, distributed=distributed,
                       resume=not fresh, time_limit=time_limit)  # fmt: skip
     print_summaries(app, summaries)
+    stamp_all(app)  # the visit's captures get their trusted time now; a TSA that fails is asked next time
     # A full disk is the machine's state, not the sites': exit 3, as for any store that cannot be written.
     for summary in summaries:
         if summary.finish_reason.startswith((DISK, ERROR)):

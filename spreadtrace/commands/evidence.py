@@ -52,17 +52,22 @@ def verify(app: App, case_id: str | None) -> None:
 def stamp(app: App) -> None:
     """Timestamp every case's custody entries not yet timestamped, with every configured TSA (a crawl does
     this after each visit). A TSA that fails is asked again next time; nothing is lost meanwhile."""
+    if not load_authorities(app.vault.root):
+        raise UserError("no time-stamping authority configured (see: spreadtrace evidence tsa --help)")
+    if stamp_all(app):
+        raise click.exceptions.Exit(ReturnCode.UNAVAILABLE)
+
+
+def stamp_all(app: App) -> int:
+    """Stamp every case's new custody entries with every configured TSA; the failures (one line each)."""
     vault = app.vault
     authorities = load_authorities(vault.root)
-    if not authorities:
-        raise UserError("no time-stamping authority configured (see: spreadtrace evidence tsa --help)")
     failures = 0
-    for case in vault.cases():
+    for case in vault.cases() if authorities else ():
         for failure in Stamper(vault.custody(case), vault.folder(case) / "timestamps", authorities).run():
             print_error(app.err, f"case {case}: {failure}; retried next time")
             failures += 1
-    if failures:
-        raise click.exceptions.Exit(ReturnCode.UNAVAILABLE)
+    return failures
 
 
 @evidence.command("tsa")

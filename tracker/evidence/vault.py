@@ -15,11 +15,13 @@ the log names, and deletes the others: sealed copies of material nothing vouches
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import io
 import os
 import shutil
-from contextlib import AbstractContextManager, nullcontext
+import uuid
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -84,15 +86,16 @@ class EvidenceVault:
                artefacts: Sequence[Artefact] = ()) -> CustodyEntry:  # fmt: skip
         """Keep ``artefacts`` sealed and append the entry that names them (in ``detail["artefacts"]``)."""
         folder = self.folder(case_id)
-        self.recover(case_id)
-        staging = folder / "staging"
-        staging.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = self.keyring.key(case_id, create=True) if artefacts else b""
-        stored = [self._stage(staging, key, case_id, artefact) for artefact in artefacts]
-        entry = self.custody(case_id).append(kind, actor, {**detail, "artefacts": [asdict(s) for s in stored]} if stored else detail)
-        for artefact in stored:
-            self._commit(folder, artefact.sha256)
-        return entry
+        with self._case_lock(case_id):
+            self._recover(case_id)
+            staging = folder / "staging"
+            staging.mkdir(mode=0o700, parents=True, exist_ok=True)
+            key = self.keyring.key(case_id, create=True) if artefacts else b""
+            stored = [self._stage(staging, key, case_id, artefact) for artefact in artefacts]
+            entry = self.custody(case_id).append(kind, actor, {**detail, "artefacts": [asdict(s) for s in stored]} if stored else detail)
+            for artefact in stored:
+                self._commit(folder, artefact.sha256)
+            return entry
 
     def read(self, case_id: str, sha256: str) -> Iterator[bytes]:
         """The plaintext of one artefact, streamed. Raises KeyMissing, ArtefactDamaged (also when its
@@ -114,6 +117,24 @@ class EvidenceVault:
 
     def recover(self, case_id: str) -> None:
         """Finish or undo what a killed `record` left in ``staging/``."""
+        if self.folder(case_id).is_dir():
+            with self._case_lock(case_id):
+                self._recover(case_id)
+
+    @contextmanager
+    def _case_lock(self, case_id: str) -> Iterator[None]:
+        """One record of a case at a time, across threads (a crawler each) and processes: a record's staged
+        files are only ever another's leftovers once it holds the lock."""
+        folder = self.folder(case_id)
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def _recover(self, case_id: str) -> None:
         staging = self.folder(case_id) / "staging"
         leftovers = sorted(staging.iterdir()) if staging.is_dir() else []
         if not leftovers:
@@ -127,12 +148,13 @@ class EvidenceVault:
 
     def shred(self, case_id: str) -> None:
         """Destroy the case's key and its sealed artefacts; the custody log and its timestamps stay."""
-        self.keyring.destroy(case_id)
-        for name in ("artefacts", "staging"):
-            shutil.rmtree(self.folder(case_id) / name, ignore_errors=True)
+        with self._case_lock(case_id):
+            self.keyring.destroy(case_id)
+            for name in ("artefacts", "staging"):
+                shutil.rmtree(self.folder(case_id) / name, ignore_errors=True)
 
     def _stage(self, staging: Path, key: bytes, case_id: str, artefact: Artefact) -> StoredArtefact:
-        part = staging / f".part-{os.getpid()}-{id(artefact)}"
+        part = staging / f".part-{uuid.uuid4().hex}"
         try:
             with open(part, "xb") as target:
                 os.chmod(part, 0o600)

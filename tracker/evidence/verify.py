@@ -55,7 +55,7 @@ def verify_case(vault: EvidenceVault, case_id: str, tsa_names: Sequence[str] = (
 
 def _check_files(vault: EvidenceVault, case_id: str, check: CaseCheck) -> None:
     folder = vault.folder(case_id)
-    known = {"custody.jsonl", "artefacts", "staging", "timestamps"}
+    known = {"custody.jsonl", "artefacts", "staging", "timestamps", ".lock"}
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if path.name not in known:
             check.problems.append(f"{path}: extra (not part of a case's evidence)")
