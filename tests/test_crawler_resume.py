@@ -128,7 +128,7 @@ def test_two_redis_workers_split_one_crawl_without_duplicates(world, tmp_path, r
     register(home, world, ["board", "forum"], "0.3")
     for server in world.sites.values():
         server.reset_counts()
-    distributed_workers(home, redis_url)
+    outputs = distributed_workers(home, redis_url)
 
     files = {urlsplit(p.media_url).path for p in world.planted}  # an attachment link is asked for as a page, then as media
     pages = {name: [p for p in world.sites[name].requests if not p.startswith(("/media/", "/stream/", "/robots")) and p not in files]
