@@ -215,9 +215,11 @@ class TestStoreContract:
         store.ensure_case("c2")
         kept = store.add_reference("c2", IMAGE, "b" * 64, None, None, [PDQ])
         assert kept is not None
+        newest = store.add_reference("c1", IMAGE, "e" * 64, None, "last.png", [PDQ])  # the highest id of all
+        assert newest is not None
         gone = store.save_sighting(sighting(ref_id), [], expected_revision=None)
         store.save_sighting(sighting(kept.id, case_id="c2"), [], expected_revision=None)
-        assert store.withdraw_case("c1", "2026-11-22T10:00:00Z") == (1, 1)
+        assert store.withdraw_case("c1", "2026-11-22T10:00:00Z") == (2, 1)
         assert store.references("c1") == [] and store.sightings("c1") == [] and store.status_history(gone.id) == []
         assert [r.id for r in store.references("c2")] == [kept.id] and len(store.sightings("c2")) == 1  # others untouched
         assert store.get_case("c1").withdrawn_at == "2026-11-22T10:00:00Z"
@@ -227,6 +229,9 @@ class TestStoreContract:
             store.add_reference("c1", IMAGE, "c" * 64, None, None, [PDQ])
         with pytest.raises(CaseWithdrawn):
             store.import_references("c1", [HashReference(IMAGE, "x", PDQ)])
+        later = store.add_reference("c2", IMAGE, "d" * 64, None, None, [PDQ])
+        assert later is not None and later.id > newest.id  # a withdrawn reference's id is never handed out again
+        assert store.get_case("c1").reference_count == 0
         assert store.withdraw_case("c1", "2026-12-01T00:00:00Z") == (0, 0)  # again: nothing left, first time kept
         assert store.get_case("c1").withdrawn_at == "2026-11-22T10:00:00Z"
         with pytest.raises(UnknownCase):

@@ -20,7 +20,8 @@ from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_journal import SQLiteJournal
 
 _CASE_QUERY = (
-    "SELECT c.id, c.created_at, c.withdrawn_at, count(r.id) AS reference_count FROM cases c"
+    "SELECT c.id, c.created_at, c.withdrawn_at, count(CASE WHEN c.withdrawn_at IS NULL THEN r.id END) AS reference_count"
+    " FROM cases c"
     " LEFT JOIN refs r ON r.case_id = c.id"
 )
 # Rows per executemany in a bulk import: big enough that SQLite, not Python, sets the pace.
@@ -50,8 +51,14 @@ class SQLiteStore(SQLiteJournal):
                 raise UnknownCase(case_id)
             conn.execute("DELETE FROM sighting_events WHERE sighting_id IN (SELECT id FROM sightings WHERE case_id = ?)", (case_id,))
             sightings = conn.execute("DELETE FROM sightings WHERE case_id = ?", (case_id,)).rowcount
+            references = conn.execute(
+                "SELECT count(*) FROM refs r WHERE r.case_id = ? AND (r.sha256 IS NOT NULL OR r.label IS NOT NULL"
+                " OR EXISTS (SELECT 1 FROM ref_signals s WHERE s.ref_id = r.id))", (case_id,)
+            ).fetchone()[0]  # fmt: skip
             conn.execute("DELETE FROM ref_signals WHERE ref_id IN (SELECT id FROM refs WHERE case_id = ?)", (case_id,))
-            references = conn.execute("DELETE FROM refs WHERE case_id = ?", (case_id,)).rowcount
+            # The rows stay, emptied of every hash and name: their ids are never handed out again, so the
+            # custody log's and audit log's mentions of them keep meaning these references.
+            conn.execute("UPDATE refs SET sha256 = NULL, md5 = NULL, label = NULL WHERE case_id = ?", (case_id,))
             conn.execute("UPDATE cases SET withdrawn_at = coalesce(withdrawn_at, ?) WHERE id = ?", (at, case_id))
             return references, sightings
 
@@ -140,10 +147,11 @@ class SQLiteStore(SQLiteJournal):
 
     def references(self, case_id: str | None = None) -> list[Reference]:
         conn = self._read()
-        where, args = ("WHERE case_id = ?", (case_id,)) if case_id is not None else ("", ())
-        refs = conn.execute(f"SELECT * FROM refs {where} ORDER BY id", args).fetchall()
+        where = "WHERE c.withdrawn_at IS NULL" + (" AND r.case_id = ?" if case_id is not None else "")
+        args: tuple[str, ...] = (case_id,) if case_id is not None else ()
+        refs = conn.execute(f"SELECT r.* FROM refs r JOIN cases c ON c.id = r.case_id {where} ORDER BY r.id", args).fetchall()
         signals: dict[int, list[Signal]] = {}
-        query = f"SELECT s.* FROM ref_signals s JOIN refs r ON r.id = s.ref_id {where.replace('case_id', 'r.case_id')}"
+        query = f"SELECT s.* FROM ref_signals s JOIN refs r ON r.id = s.ref_id JOIN cases c ON c.id = r.case_id {where}"
         for row in conn.execute(query + " ORDER BY s.rowid", args):
             signals.setdefault(row["ref_id"], []).append(rows.signal(row))
         return [
