@@ -36,10 +36,6 @@ class Frontier:
         self._last = 0  # the position of the last page handed out
         self._spilled = False  # pages claimed after _last wait in the journal
 
-    @property
-    def spilled(self) -> bool:
-        return self._spilled
-
     def admit(self, position: int) -> bool:
         """A page was just claimed at ``position``: whether to hand it to Scrapy now (else it waits in the
         journal, and `refill` hands it out later)."""
