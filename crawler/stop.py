@@ -12,7 +12,6 @@ them onto exit codes.
 
 from __future__ import annotations
 
-import errno
 import logging
 import shutil
 import tempfile
@@ -26,7 +25,7 @@ from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 from twisted.internet import task
 
-from tracker import StoreUnavailable
+from tracker import refused_by_disk
 
 logger = logging.getLogger(__name__)
 TIME_LIMIT, DISK, ERROR, SHUTDOWN = "time limit", "disk", "error", "shutdown"
@@ -124,17 +123,14 @@ class CrawlStop:
             deferred_from_coro(engine.close_spider_async(reason=self.reason or ERROR))
 
 
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
-
-
 def storage_error(exc: BaseException) -> str | None:
-    """Why writing failed, when the disk (or the store on it) refused a write; None for anything else.
-    Such a failure stops the crawl: nothing more can be recorded, and going on would only lose more.
-    The store itself says which of its errors are the file's (full, read-only, I/O): `StoreUnavailable`."""
-    if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
+    """Why writing failed, when the disk (or the store on it) refused a write (`refused_by_disk`); None for
+    anything else. Such a failure stops the crawl: nothing more can be recorded, and going on would only
+    lose more."""
+    if not refused_by_disk(exc):
+        return None
+    if isinstance(exc, OSError):
         return f"{DISK}: {exc.strerror or exc}" + (f" ({exc.filename})" if exc.filename else "")
-    if isinstance(exc, StoreUnavailable):
-        return f"{DISK}: {exc}"
-    return None
+    return f"{DISK}: {exc}"
 
 

@@ -3,7 +3,7 @@
 See docs/architecture.md ("tracker").
 """
 
-from tracker.errors import StoreUnavailable, TrackerError, UnknownCase
+from tracker.errors import StoreUnavailable, TrackerError, UnknownCase, refused_by_disk
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting
 from tracker.report import Report, build_report
 from tracker.service import Tracker
@@ -31,4 +31,5 @@ __all__ = [
     "Verdict",
     "build_report",
     "open_store",
+    "refused_by_disk",
 ]

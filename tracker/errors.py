@@ -1,5 +1,7 @@
 """Exceptions raised by the tracker. Messages name the next step."""
 
+import errno
+
 
 class TrackerError(Exception):
     """Base class for tracker errors."""
@@ -43,3 +45,14 @@ class ConcurrentWrites(TrackerError):
 
     def __init__(self, what: str) -> None:
         super().__init__(f"{what} was changed by other writers through every attempt; run the command again")
+
+
+# What a disk that refuses writes answers: full, over quota, over a file-size limit, an I/O error, read-only.
+DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def refused_by_disk(exc: BaseException) -> bool:
+    """Whether ``exc`` is the disk, or the store on it, refusing a write: what stops a crawl (nothing more
+    could be recorded) rather than failing one file. The store says which of its errors are the file's
+    (`StoreUnavailable`)."""
+    return (isinstance(exc, OSError) and exc.errno in DISK_ERRNOS) or isinstance(exc, StoreUnavailable)

@@ -7,7 +7,6 @@ one copy of the reference indexes, one store. Its methods are safe to call from 
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
 from collections import OrderedDict
@@ -17,6 +16,7 @@ from dataclasses import dataclass
 from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes
 from matcher.hashlist import HashEntry
 from tracker.clock import utc_now
+from tracker.errors import refused_by_disk
 from tracker.evidence.capture import EvidenceRecorder
 from tracker.journal import VisitJournal
 from tracker.models import AuditEvent, HttpExchange, Observation, Reference, Sighting
@@ -29,8 +29,6 @@ logger = logging.getLogger(__name__)
 # Decisions kept per SHA-256: a revisit re-observes the same bytes on every page, and matching a long
 # video's frames again each time would cost more than the crawl.
 _DECISION_CACHE_SIZE = 4096
-# A capture failing on these stops the crawl like any write to a disk that cannot take it; others are logged.
-_DISK_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO})
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,8 +120,8 @@ class Tracker:
         try:
             recorder.capture(sighting, why, observation, exchanges())
         except Exception as exc:
-            if isinstance(exc, OSError) and exc.errno in _DISK_ERRNOS:
-                raise  # a full or read-only disk: the caller stops recording
+            if refused_by_disk(exc):
+                raise  # the disk refused the write, as it would any other: the caller stops recording
             logger.error("capture of sighting %d (%s on %s) failed: %s: %s", sighting.id, sighting.media_url,
                          sighting.page_url, type(exc).__name__, exc)  # fmt: skip
 
