@@ -75,7 +75,7 @@ class PrivateAddressMiddleware:
             return None
         host = urlsplit(request.url).hostname or ""
         if host not in self._verdicts:
-            self._verdicts[host] = await _private_address_of(host)
+            self._verdicts[host] = await asyncio.to_thread(private_address_of, host)
         address = self._verdicts[host]
         if address is not None:
             name = getattr(site, "name", "?")
@@ -87,16 +87,18 @@ class PrivateAddressMiddleware:
         return None
 
 
-async def _private_address_of(host: str) -> str | None:
-    """The first refused address ``host`` is or resolves to; None if all are public (or it does not resolve)."""
+def private_address_of(host: str) -> str | None:
+    """The first refused address ``host`` is or resolves to; None if all are public (or it does not resolve:
+    the download then fails with its own DNS error). Blocking: the middleware runs it in a thread, as
+    asyncio's own getaddrinfo would; screenshot workers call it directly."""
     try:
         return host if refused_address(host) else None
     except ValueError:
         pass  # a name, not an address
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError):
-        return None  # the download will fail with its own DNS error
+        return None
     for info in infos:
         address = str(info[4][0])
         if refused_address(address):

@@ -25,6 +25,7 @@ from scrapy.utils.ossignal import install_shutdown_handlers, signal_names
 
 from crawler.config import match_policy
 from crawler.hashing import hand_pool, pool_for
+from crawler.screenshots import screenshot_pool
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
@@ -86,6 +87,9 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
     tracker = Tracker.open(settings["SPREADTRACE_STORE_URI"], match_policy(settings))
     tracker.evidence = evidence_recorder(settings)
+    shots = screenshot_pool(settings, {site.name: site for site in sites}, tracker.evidence) if tracker.evidence else None
+    if tracker.evidence is not None:
+        tracker.evidence.screenshots = shots
     hashing = pool_for(settings)
     try:
         hand_tracker(settings, tracker)
@@ -120,6 +124,8 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
         return [_summary(crawler, counter) for crawler, counter in crawlers]
     finally:
         hashing.close()
+        if shots is not None:  # the last captures' screenshots, then the rest are owed to the next visit
+            shots.close(wait_s=settings.getfloat("SPREADTRACE_SCREENSHOT_TIMEOUT"))
         tracker.close()
 
 

@@ -59,6 +59,8 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
+# The Chromium that takes screenshots and prints PDF reports. Empty: `chromium` on the PATH (Debian's).
+SPREADTRACE_CHROMIUM = ""
 # Who collects the evidence, named in every capture ("organisation / analyst"). Empty: the user running it.
 SPREADTRACE_COLLECTOR = ""
 # Contact address (URL or e-mail) put in the User-Agent, so site operators can reach the team.
@@ -127,6 +129,15 @@ SPREADTRACE_REDIS_URL = "redis://127.0.0.1:6379/0"
 SPREADTRACE_RESUME = True
 # Longest Retry-After (seconds) waited for on a 429 or 503; a longer one gives the request up as failed.
 SPREADTRACE_RETRY_AFTER_MAX = 300
+# Take a full-page screenshot of each captured page in headless Chromium (crawler/screenshots.py), apart
+# from the crawl; one that fails is owed and taken at the next visit.
+SPREADTRACE_SCREENSHOTS = True
+# Tallest screenshot in pixels; a taller page is cut there (a page can claim any height), and says so.
+SPREADTRACE_SCREENSHOT_MAX_HEIGHT = 16384
+# Seconds a page may take to load, and its screenshot to be taken, before it fails as a timeout.
+SPREADTRACE_SCREENSHOT_TIMEOUT = 30.0
+# Worker processes taking screenshots, each with its own Chromium; four per worker may wait.
+SPREADTRACE_SCREENSHOT_WORKERS = 1
 # The site registry file (TOML). Empty: <home>/sites.toml.
 SPREADTRACE_SITES_FILE = ""
 # Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.

@@ -96,8 +96,8 @@ class Tracker:
         cached answer) moves nothing: a removed copy never looks online on a failed check.
 
         With an `evidence` recorder, a sighting first seen or moved is captured: ``exchanges()`` gives what
-        the crawler fetched (page, then media), asked only then. A capture that fails is logged and does
-        not undo the observation.
+        the crawler fetched (page, then media), asked only then. A capture that fails is logged, does not
+        undo the observation, and is taken again when a later visit sees the copy (as is a failed screenshot).
         """
         with self._lock:
             stored = self.store.append_observation(observation)
@@ -109,6 +109,9 @@ class Tracker:
         if self.evidence is not None and exchanges is not None:
             moved = {event.sighting_id: f"{event.status}: {event.reason}" if event.reason else str(event.status) for event in events}
             wanted = {s.id: (s, "first seen") for s in sightings if s.id not in before}
+            for s in sightings:  # seen again, and owing a capture or a screenshot from an earlier visit
+                if s.id not in wanted and (due := self.evidence.owes(s)) is not None:
+                    wanted[s.id] = (s, f"retry: {due.reason}")
             if moved:
                 wanted.update((s.id, (s, moved[s.id])) for s in self.store.sightings_on_page(stored.page_url) if s.id in moved)
             for sighting, why in wanted.values():

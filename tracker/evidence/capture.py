@@ -15,10 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import tempfile
+import threading
+from contextlib import suppress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from tracker.evidence.custody import CustodyEntry
+from tracker.evidence.due import Due
 from tracker.evidence.vault import Artefact, EvidenceVault
 from tracker.evidence.warc import write_warc
 from tracker.models import HttpExchange, Observation, Sighting
@@ -33,13 +37,68 @@ class Collector:
     tool: str  # "spreadtrace/VERSION"
 
 
+class Screenshots(Protocol):
+    """Takes a capture's screenshot apart from the crawl (`crawler.screenshots`), and reports back through
+    `EvidenceRecorder.screenshot_taken` / `screenshot_failed`."""
+
+    def request(self, sighting: Sighting, capture: CustodyEntry) -> str | None:
+        """Queue a screenshot of the sighting's page: None, or why it was not queued (its queue is full)."""
+        ...
+
+
 class EvidenceRecorder:
-    def __init__(self, vault: EvidenceVault, collector: Collector) -> None:
+    """Captures sightings into the vault, and keeps what each case still owes (`tracker.evidence.due`):
+    a failed capture or screenshot is taken again at the next visit that sees the copy."""
+
+    def __init__(self, vault: EvidenceVault, collector: Collector, screenshots: Screenshots | None = None) -> None:
         self.vault = vault
         self.collector = collector
+        self.screenshots = screenshots
+        self._owed: dict[str, dict[int, Due]] = {}  # per case, read once: asked for every sighting seen again
+        self._lock = threading.Lock()  # the record thread and the screenshot pool's callbacks both write
+
+    def owes(self, sighting: Sighting) -> Due | None:
+        with self._lock:
+            if sighting.case_id not in self._owed:
+                self._owed[sighting.case_id] = self.vault.owed(sighting.case_id)
+            return self._owed[sighting.case_id].get(sighting.id)
+
+    def owe(self, sighting: Sighting, what: str, reason: str, *, failed: bool) -> None:
+        with self._lock:
+            due = self.vault.owe(sighting.case_id, sighting.id, what, reason, failed=failed)
+            self._owed.setdefault(sighting.case_id, {})[sighting.id] = due
+
+    def settle(self, sighting: Sighting) -> None:
+        with self._lock:
+            self._owed.setdefault(sighting.case_id, {}).pop(sighting.id, None)
+            self.vault.settle(sighting.case_id, sighting.id)
+
+    def screenshot_taken(self, sighting: Sighting) -> None:
+        self.settle(sighting)
+
+    def screenshot_failed(self, sighting: Sighting, reason: str) -> None:
+        self.owe(sighting, "screenshot", reason, failed=True)
 
     def capture(self, sighting: Sighting, why: str, observation: Observation, exchanges: Sequence[HttpExchange]) -> CustodyEntry:
-        """Keep ``exchanges`` (the page, then the media) as the evidence of ``sighting`` at ``observation``."""
+        """Keep ``exchanges`` (the page, then the media) as the evidence of ``sighting`` at ``observation``,
+        and ask for its screenshot. A capture that raises is owed, and taken again at the next visit."""
+        try:
+            entry = self._record(sighting, why, observation, exchanges)
+        except Exception as exc:
+            with suppress(OSError):  # the disk that refused the capture may refuse this too; the caller stops
+                self.owe(sighting, "capture", f"capture failed: {type(exc).__name__}: {exc}", failed=True)
+            raise
+        if self.screenshots is None:
+            if self.owes(sighting) is not None:
+                self.settle(sighting)
+            return entry
+        self.owe(sighting, "screenshot", "screenshot pending", failed=False)  # before: the answer can come at once
+        refused = self.screenshots.request(sighting, entry)
+        if refused is not None:
+            self.owe(sighting, "screenshot", refused, failed=True)
+        return entry
+
+    def _record(self, sighting: Sighting, why: str, observation: Observation, exchanges: Sequence[HttpExchange]) -> CustodyEntry:
         info = {
             "software": self.collector.tool, "format": "WARC File Format 1.1",
             "operator": f"{self.collector.organisation} / {self.collector.analyst}",

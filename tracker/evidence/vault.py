@@ -5,6 +5,7 @@
                                            named by its plaintext's SHA-256, written once, never replaced
     HOME/evidence/CASE/staging/            artefacts sealed and not yet in the log
     HOME/evidence/CASE/timestamps/         RFC 3161 tokens over batches of entries (`tracker.evidence.stamps`)
+    HOME/evidence/CASE/due.json            captures still owed, retried at the next visit (`tracker.evidence.due`)
     HOME/keys/CASE.key                     the case key (`tracker.evidence.keys`), apart from the rest
 
 Recording is two-phase, so a process killed at any moment leaves no half artefact in the log: artefacts
@@ -27,7 +28,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from tracker.clock import utc_now
 from tracker.evidence.custody import CustodyEntry, CustodyLog
+from tracker.evidence.due import Due, read_due, write_due
 from tracker.evidence.errors import ArtefactDamaged
 from tracker.evidence.keys import Keyring
 from tracker.evidence.sealed import seal, unseal
@@ -96,6 +99,27 @@ class EvidenceVault:
             for artefact in stored:
                 self._commit(folder, artefact.sha256)
             return entry
+
+    def owed(self, case_id: str) -> dict[int, Due]:
+        """The captures the case still owes (`tracker.evidence.due`), by sighting id."""
+        return read_due(self.folder(case_id))
+
+    def owe(self, case_id: str, sighting: int, what: str, reason: str, *, failed: bool) -> Due:
+        """Note that ``sighting`` owes a ``what``; ``failed`` counts an attempt that failed."""
+        with self._case_lock(case_id):
+            owed = read_due(self.folder(case_id))
+            before = owed.get(sighting)
+            due = Due(sighting, what, reason, before.since if before else utc_now(), (before.attempts if before else 0) + failed)
+            owed[sighting] = due
+            write_due(self.folder(case_id), owed)
+            return due
+
+    def settle(self, case_id: str, sighting: int) -> None:
+        """``sighting`` owes nothing now."""
+        with self._case_lock(case_id):
+            owed = read_due(self.folder(case_id))
+            if owed.pop(sighting, None) is not None:
+                write_due(self.folder(case_id), owed)
 
     def read(self, case_id: str, sha256: str) -> Iterator[bytes]:
         """The plaintext of one artefact, streamed. Raises KeyMissing, ArtefactDamaged (also when its

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from tracker.evidence import merkle
 from tracker.evidence.custody import CustodyEntry, read_chain
+from tracker.evidence.due import DUE_FILE
 from tracker.evidence.errors import ArtefactDamaged, KeyMissing
 from tracker.evidence.stamps import Batch, check_token, read_batches
 from tracker.evidence.vault import EvidenceVault, artefacts_of
@@ -29,7 +30,7 @@ class CaseCheck:
     artefacts: int = 0
     stamped: int = 0
     problems: list[str] = field(default_factory=list)
-    pending: list[str] = field(default_factory=list)  # not wrong, not done yet: entries awaiting a timestamp
+    pending: list[str] = field(default_factory=list)  # not wrong, not done yet: entries awaiting a timestamp, captures owed
 
     @property
     def ok(self) -> bool:
@@ -50,12 +51,14 @@ def verify_case(vault: EvidenceVault, case_id: str, tsa_names: Sequence[str] = (
         check.problems.append(str(exc))
         batches = []
     _check_stamps(batches, entries, tsa_names, check)
+    if not withdrawn:
+        check.pending += [due.describe() for due in vault.owed(case_id).values()]
     return check
 
 
 def _check_files(vault: EvidenceVault, case_id: str, check: CaseCheck) -> None:
     folder = vault.folder(case_id)
-    known = {"custody.jsonl", "artefacts", "staging", "timestamps", ".lock"}
+    known = {"custody.jsonl", "artefacts", "staging", "timestamps", ".lock", DUE_FILE}
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
         if path.name not in known:
             check.problems.append(f"{path}: extra (not part of a case's evidence)")

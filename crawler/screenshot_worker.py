@@ -1,0 +1,211 @@
+"""A capture's full-page screenshot, taken in a worker process of `crawler.screenshots` and sealed into the
+case's vault from there (the PNG shows the reported material: it never crosses to the crawl process and
+never touches the disk unsealed).
+
+Each worker keeps one headless Chromium (`tracker.chromium`) for its life and gives each screenshot a
+fresh context: no cookies, cache or storage carried from one page to the next. The page is as hostile as
+any other, so:
+- every request it makes passes the crawl's private-address guard (`crawler.middlewares.refused_address`);
+  a site with ``allow_private`` opens only its own hosts, as in the crawl;
+- WebSockets, service workers, downloads, pop-ups and dialogs go nowhere;
+- loading is bounded by ``timeout_s`` and the picture by ``max_height`` (a page can claim a height of
+  millions of pixels); a script that never yields is the pool's to kill (its task deadline).
+A screenshot that cannot be taken raises `ShotFailed` saying why: a timeout, blocked (a refused address,
+HTTP 403/429/451), or a login wall (HTTP 401/407, or a password field on the page).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from crawler.middlewares import private_address_of
+from tracker.clock import utc_now
+from tracker.evidence.vault import Artefact, open_vault
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page, Playwright, Route
+
+_BLOCKED_STATUS = {403: "forbidden", 429: "rate limited", 451: "unavailable for legal reasons"}
+_LOGIN_STATUS = {401, 407}
+_MAX_REQUESTS = 500  # a page that asks for more is feeding us, not showing us something
+
+
+@dataclass(frozen=True, slots=True)
+class ShotSettings:
+    """What every worker of a crawl shares (its initializer's argument)."""
+
+    home: str
+    keys: str
+    chromium: str
+    organisation: str
+    analyst: str
+    tool: str
+    user_agent: str
+    timeout_s: float
+    max_height: int
+    width: int = 1280
+    height: int = 800
+
+
+@dataclass(frozen=True, slots=True)
+class ShotJob:
+    case_id: str
+    sighting: int
+    capture_seq: int
+    page_url: str
+    private_domains: tuple[str, ...]  # the site's own domains when it sets allow_private, else none
+
+
+class ShotFailed(Exception):
+    """Why a screenshot was not taken, in words for the analyst ("timeout: ...", "blocked: ...", "login wall: ...")."""
+
+
+_settings: ShotSettings | None = None
+_playwright: Playwright | None = None
+_browser: Browser | None = None
+
+
+def init_worker(settings: ShotSettings) -> None:
+    global _settings
+    _settings = settings
+
+
+def close_worker() -> None:
+    """Close the worker's Chromium and Playwright driver (a worker process ending does it by dying; a
+    process that ran `shoot` itself, as the tests do, calls this)."""
+    global _playwright, _browser
+    if _browser is not None:
+        _browser.close()
+    if _playwright is not None:
+        _playwright.stop()
+    _playwright = _browser = None
+
+
+def shoot(job: ShotJob) -> int:
+    """Take ``job``'s screenshot and seal it as a custody entry; returns the entry's number."""
+    assert _settings is not None, "init_worker was not run"
+    browser = _running_browser(_settings)
+    png, detail = _screenshot(browser, _settings, job)
+    vault = open_vault(Path(_settings.home), _settings.keys)
+    entry = vault.record(job.case_id, "screenshot", _settings.analyst, {
+        "sighting": job.sighting, "capture_seq": job.capture_seq, **detail,
+        "browser": f"Chromium {browser.version}",
+        "collector": {"organisation": _settings.organisation, "analyst": _settings.analyst},
+        "tool": _settings.tool,
+    }, [Artefact("screenshot", "image/png", png)])  # fmt: skip
+    return entry.seq
+
+
+def _running_browser(settings: ShotSettings) -> Browser:
+    global _playwright, _browser
+    if _browser is not None and _browser.is_connected():
+        return _browser
+    from playwright.sync_api import sync_playwright
+
+    from tracker.chromium import CHROMIUM_ARGS
+
+    if _playwright is None:
+        _playwright = sync_playwright().start()
+    _browser = _playwright.chromium.launch(executable_path=settings.chromium, headless=True, args=list(CHROMIUM_ARGS))
+    return _browser
+
+
+def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple[bytes, dict[str, Any]]:
+    from playwright.sync_api import Error as PlaywrightError
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    guard = _Guard(job.private_domains)
+    context = browser.new_context(
+        viewport={"width": settings.width, "height": settings.height}, user_agent=settings.user_agent or None,
+        service_workers="block", accept_downloads=False, ignore_https_errors=True,  # as the crawl, which fetched it
+    )  # fmt: skip
+    try:
+        context.route("**/*", guard.route)
+        context.route_web_socket("**/*", lambda ws: None)  # never connected to the server: a dead socket
+        page = context.new_page()
+        context.on("page", lambda other: other.close() if other != page else None)
+        page.on("dialog", lambda dialog: dialog.dismiss())
+        page.set_default_timeout(settings.timeout_s * 1000)
+        try:
+            response = page.goto(job.page_url, wait_until="load", timeout=settings.timeout_s * 1000)
+        except PlaywrightTimeout:
+            raise ShotFailed(f"timeout: {job.page_url} did not load within {settings.timeout_s:g} s") from None
+        except PlaywrightError as exc:
+            if guard.refused_document:
+                raise ShotFailed(f"blocked: {guard.refused_document}") from None
+            raise ShotFailed(f"failed: {job.page_url}: {_first_line(exc)}") from None
+        status = response.status if response is not None else None
+        _refuse_walls(page, status, job.page_url)
+        height = _page_height(page)
+        truncated = height > settings.max_height
+        clip = {"x": 0, "y": 0, "width": settings.width, "height": settings.max_height} if truncated else None
+        try:
+            png = page.screenshot(full_page=True, clip=clip, animations="disabled", type="png")  # type: ignore[arg-type]
+        except PlaywrightTimeout:
+            raise ShotFailed(f"timeout: the screenshot of {job.page_url} took over {settings.timeout_s:g} s") from None
+        detail = {
+            "page_url": job.page_url, "final_url": page.url, "taken_at": utc_now(), "http_status": status,
+            "viewport": {"width": settings.width, "height": settings.height},
+            "page_height": height, "truncated": truncated, "refused_requests": guard.refused[:20],
+        }  # fmt: skip
+        return png, detail
+    finally:
+        context.close()
+
+
+def _refuse_walls(page: Page, status: int | None, url: str) -> None:
+    if status in _LOGIN_STATUS:
+        raise ShotFailed(f"login wall: {url} answered HTTP {status}")
+    if status in _BLOCKED_STATUS:
+        raise ShotFailed(f"blocked: {url} answered HTTP {status} ({_BLOCKED_STATUS[status]})")
+    if page.locator("input[type=password]").count():
+        raise ShotFailed(f"login wall: {url} shows a password field")
+
+
+def _page_height(page: Page) -> int:
+    height = page.evaluate("() => Math.max(document.documentElement.scrollHeight, document.body ? document.body.scrollHeight : 0)")
+    return int(height) if isinstance(height, (int, float)) else 0
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+class _Guard:
+    """The crawl's private-address rule, for every request the page makes."""
+
+    def __init__(self, private_domains: tuple[str, ...]) -> None:
+        self.private_domains = private_domains
+        self.verdicts: dict[str, str | None] = {}
+        self.refused: list[str] = []
+        self.refused_document: str | None = None
+        self.requests = 0
+
+    def route(self, route: Route) -> None:
+        request = route.request
+        self.requests += 1
+        why = self.why_refused(request.url)
+        if why is None and self.requests > _MAX_REQUESTS:
+            why = f"over {_MAX_REQUESTS} requests from one page"
+        if why is None:
+            route.continue_()
+            return
+        self.refused.append(f"{request.url}: {why}")
+        if request.is_navigation_request() and request.frame.parent_frame is None:
+            self.refused_document = f"{request.url}: {why}"
+        route.abort("blockedbyclient")
+
+    def why_refused(self, url: str) -> str | None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
+            return None if parts.scheme in ("data", "blob") else f"scheme {parts.scheme!r}"
+        host = (parts.hostname or "").lower()
+        if any(host == d or host.endswith("." + d) for d in self.private_domains):
+            return None
+        if host not in self.verdicts:
+            self.verdicts[host] = private_address_of(host)
+        address = self.verdicts[host]
+        return None if address is None else f"{host} is a private address ({address})"
