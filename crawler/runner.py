@@ -25,7 +25,7 @@ from scrapy.utils.ossignal import install_shutdown_handlers, signal_names
 
 from crawler.config import match_policy
 from crawler.hashing import hand_pool, pool_for
-from crawler.screenshots import screenshot_pool
+from crawler.screenshots import END_WAIT_TIMEOUTS, screenshot_pool
 from crawler.items import MediaItem
 from crawler.sites import Site
 from crawler.spiders.site import SiteSpider
@@ -125,7 +125,7 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     finally:
         hashing.close()
         if shots is not None:  # the last captures' screenshots, then the rest are owed to the next visit
-            shots.close(wait_s=settings.getfloat("SPREADTRACE_SCREENSHOT_TIMEOUT"))
+            shots.close(wait_s=END_WAIT_TIMEOUTS * settings.getfloat("SPREADTRACE_SCREENSHOT_TIMEOUT"))
         tracker.close()
 
 

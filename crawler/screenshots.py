@@ -2,7 +2,7 @@
 
 A bounded pool of worker processes (`crawler.screenshot_worker`), each with its own Chromium; at most
 ``backlog`` screenshots wait for one, and a capture beyond that is owed rather than queued (taken at the
-next visit). pebble, as for hashing: a worker whose Chromium hangs in a script is killed at its task's
+next visit), as are those still waiting when the crawl's end has waited long enough. pebble, as for hashing: a worker whose Chromium hangs in a script is killed at its task's
 deadline and replaced, and only that screenshot fails. Every outcome goes back to the `EvidenceRecorder`,
 which settles the sighting or notes why its screenshot is still owed.
 """
@@ -31,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 _GRACE_SECONDS = 30.0  # beyond the page's own timeout, before a worker is taken for hung and killed
 _TASKS_PER_WORKER = 50  # then the worker (and its Chromium) is replaced: browsers grow
+# Screenshots that may wait for a worker. A waiting one is a few bytes, and one not queued waits for the
+# next visit (a day, and the page may be gone by then), so the bound is generous: it is there for a site
+# that shows hundreds of copies at once, not for memory.
+_BACKLOG_PER_WORKER = 50
+# The crawl's end waits this many page timeouts for the screenshots still waiting; the rest are owed.
+END_WAIT_TIMEOUTS = 4
 
 
 class ScreenshotPool:
@@ -93,7 +99,8 @@ def _reason(exc: BaseException, settings: ShotSettings) -> str:
         return f"failed: the screenshot worker died (exit code {exc.exitcode})"
     if isinstance(exc, CancelledError):
         return "not taken: the crawl ended first"
-    return f"failed: {type(exc).__name__}: {exc}"
+    first = (str(exc).strip().splitlines() or [""])[0]  # Playwright appends the browser's whole log
+    return f"failed: {type(exc).__name__}: {first}"
 
 
 def screenshot_pool(settings: BaseSettings, sites: Mapping[str, Site], recorder: EvidenceRecorder) -> ScreenshotPool | None:
@@ -114,4 +121,4 @@ def screenshot_pool(settings: BaseSettings, sites: Mapping[str, Site], recorder:
         max_height=settings.getint("SPREADTRACE_SCREENSHOT_MAX_HEIGHT"),
     )  # fmt: skip
     workers = settings.getint("SPREADTRACE_SCREENSHOT_WORKERS")
-    return ScreenshotPool(shot, workers, workers * 4, sites, recorder)
+    return ScreenshotPool(shot, workers, workers * _BACKLOG_PER_WORKER, sites, recorder)

@@ -136,7 +136,7 @@ SPREADTRACE_SCREENSHOTS = True
 SPREADTRACE_SCREENSHOT_MAX_HEIGHT = 16384
 # Seconds a page may take to load, and its screenshot to be taken, before it fails as a timeout.
 SPREADTRACE_SCREENSHOT_TIMEOUT = 30.0
-# Worker processes taking screenshots, each with its own Chromium; four per worker may wait.
+# Worker processes taking screenshots, each with its own Chromium; 50 per worker may wait.
 SPREADTRACE_SCREENSHOT_WORKERS = 1
 # The site registry file (TOML). Empty: <home>/sites.toml.
 SPREADTRACE_SITES_FILE = ""

@@ -274,7 +274,7 @@ def test_every_sighting_is_captured_as_sealed_evidence_that_verifies(crawled, wo
     vault = open_vault(home)
     captures = [e for e in vault.custody("victim-1").entries() if e.kind == "capture"]
     assert {e.detail["sighting"] for e in captures} == {s["id"] for s in data["sightings"]}  # each, once
-    assert all(e.detail["why"] == "first seen" for e in captures)
+    assert all(e.detail["why"] == "first seen" for e in captures), [(e.detail["why"], e.detail["sighting"], e.detail["page_url"], e.detail["media_url"]) for e in captures]
     for entry in captures:
         [warc] = [a for a in entry.detail["artefacts"] if a["role"] == "warc"]
         records = {}
@@ -287,10 +287,17 @@ def test_every_sighting_is_captured_as_sealed_evidence_that_verifies(crawled, wo
         linked = "/attachment/" in entry.detail["media_url"]  # a forum post's link to the file, not an embed
         assert (entry.detail["page_url"] in records) is entry.detail["page_in_warc"] is (not linked), entry.detail
         assert entry.detail["servers"] and entry.detail["decision"]["decided_by"]
+    # Each capture's page, screenshotted in Chromium (for a linked file: the file's own URL is the page).
+    shots = [e for e in vault.custody("victim-1").entries() if e.kind == "screenshot"]
+    assert sorted(e.detail["capture_seq"] for e in shots) == [e.seq for e in captures]
+    assert all(e.detail["http_status"] == 200 and e.detail["page_url"] == next(
+        c.detail["page_url"] for c in captures if c.seq == e.detail["capture_seq"]) for e in shots)
+    assert vault.owed("victim-1") == {}  # nothing owed to the next visit
+    kept = {a["sha256"] for e in captures + shots for a in e.detail["artefacts"]}
     check = verify_case(vault, "victim-1", ["e2e-tsa"])
-    assert check.ok and check.artefacts == len({a["sha256"] for e in captures for a in e.detail["artefacts"]})
-    assert check.stamped == len(captures)  # stamped when the visit ended; the timestamp's own entry waits
-    assert check.pending == [f"entry {len(captures) + 1}: not yet timestamped"]
+    assert check.ok and check.artefacts == len(kept)
+    assert check.stamped == len(captures) + len(shots)  # stamped when the visit ended; the timestamp's own entry waits
+    assert check.pending == [f"entry {len(captures) + len(shots) + 1}: not yet timestamped"]
     # Sealed at rest: no reported picture's bytes anywhere under the home.
     reported = [data for data in world.reference_files().values()]
     for path in (home / "evidence").rglob("*"):

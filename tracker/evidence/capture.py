@@ -55,10 +55,15 @@ class EvidenceRecorder:
         self.collector = collector
         self.screenshots = screenshots
         self._owed: dict[str, dict[int, Due]] = {}  # per case, read once: asked for every sighting seen again
+        self._taken: set[tuple[str, int]] = set()  # captured by this process: what they owe waits for the next visit
         self._lock = threading.Lock()  # the record thread and the screenshot pool's callbacks both write
 
     def owes(self, sighting: Sighting) -> Due | None:
+        """What ``sighting`` owes from an earlier visit (a capture of this process owes nothing yet: its
+        screenshot may still be on its way, and one that failed is taken again at the next visit)."""
         with self._lock:
+            if (sighting.case_id, sighting.id) in self._taken:
+                return None
             if sighting.case_id not in self._owed:
                 self._owed[sighting.case_id] = self.vault.owed(sighting.case_id)
             return self._owed[sighting.case_id].get(sighting.id)
@@ -82,6 +87,8 @@ class EvidenceRecorder:
     def capture(self, sighting: Sighting, why: str, observation: Observation, exchanges: Sequence[HttpExchange]) -> CustodyEntry:
         """Keep ``exchanges`` (the page, then the media) as the evidence of ``sighting`` at ``observation``,
         and ask for its screenshot. A capture that raises is owed, and taken again at the next visit."""
+        with self._lock:
+            self._taken.add((sighting.case_id, sighting.id))
         try:
             entry = self._record(sighting, why, observation, exchanges)
         except Exception as exc:
