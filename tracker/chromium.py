@@ -68,17 +68,23 @@ def chromium(executable: Path) -> Iterator[Browser]:
             browser.close()
 
 
-def html_to_pdf(html: str, executable: Path, *, timeout_s: float = 60.0) -> bytes:
+def html_to_pdf(html: str, executable: Path, *, timeout_s: float = 60.0, ready: str | None = None) -> bytes:
     """Print ``html`` (a self-contained page: scripts and pictures inline) to an A4 PDF. The page may not
-    fetch anything: every request but the page's own inline content is refused."""
+    fetch anything: every request but the page's own inline content is refused.
+
+    The page is laid out for print from the start, so scripts that draw (charts) draw at the size they
+    print; ``ready``, a JavaScript expression (``"window.reportReady === true"``), is waited for before
+    printing, for pages that finish drawing after ``load``."""
     with chromium(executable) as browser:
         context = browser.new_context(java_script_enabled=True, service_workers="block", accept_downloads=False)
         try:
             context.route("**/*", lambda route: route.abort("blockedbyclient"))
             page = context.new_page()
             page.set_default_timeout(timeout_s * 1000)
-            page.set_content(html, wait_until="load")
             page.emulate_media(media="print")
+            page.set_content(html, wait_until="load")
+            if ready is not None:
+                page.wait_for_function(ready)
             return page.pdf(format="A4", print_background=True, margin={"top": "12mm", "bottom": "12mm", "left": "10mm", "right": "10mm"})
         finally:
             context.close()
