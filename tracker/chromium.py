@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -37,6 +38,12 @@ CHROMIUM_ARGS = (
 )
 
 
+# Chromium's socket goes in TMPDIR/org.chromium.Chromium.XXXXXX/SingletonSocket (45 bytes more), within
+# the 107 a socket's path may hold.
+_LONGEST_TEMP = 60
+_SHORT_TEMP = "/tmp"
+
+
 class ChromiumMissing(RuntimeError):
     """No Chromium binary where the settings say, nor on the PATH."""
 
@@ -60,12 +67,31 @@ def chromium(executable: Path) -> Iterator[Browser]:
     """A running headless Chromium, closed (with its Playwright driver) on leaving."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS))
+    with sync_playwright() as playwright, _socket_folder() as temporary:
+        env: dict[str, str | float | bool] | None = {**os.environ, "TMPDIR": temporary} if temporary else None
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS),
+                                             env=env)  # fmt: skip
         try:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def _socket_folder() -> Iterator[str | None]:
+    """A short private temporary folder for Chromium when the process's own is long, else None.
+
+    Chromium puts its singleton's Unix socket in TMPDIR, and a socket's path holds at most 107 bytes: under
+    a CLI's private scratch folder (``HOME/tmp/run-PID-XXXX``, `crawler.scratch`) in a deep home it aborts
+    at start ("Socket path too long")."""
+    if len(tempfile.gettempdir()) <= _LONGEST_TEMP:
+        yield None
+        return
+    folder = tempfile.mkdtemp(prefix="spreadtrace-chromium-", dir=_SHORT_TEMP)  # 0700, the user's alone
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def html_to_pdf(html: str, executable: Path, *, timeout_s: float = 60.0, ready: str | None = None) -> bytes:

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from spreadtrace.app import App
-from spreadtrace.errors import UserError
+from spreadtrace.errors import UserError, one_line
 from spreadtrace.output import refuse_existing, write_whole
 from spreadtrace.render import render_report
 from tracker import build_report
@@ -58,7 +58,7 @@ def report(app: App, case_id: str, fmt: str, output: Path | None, force: bool) -
     except BaseException:
         output.unlink(missing_ok=True)  # an export the logs cannot tell of must not stay
         raise
-    app.err.print(f"report of case {case_id} written to {output}", markup=False, highlight=False)
+    app.err.print(f"report of case {case_id} written to {one_line(str(output))}", markup=False, highlight=False)
 
 
 def _deliver(output: Path | None, content: bytes) -> None:

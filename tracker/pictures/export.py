@@ -45,10 +45,12 @@ class ReportDocument:
 
 def report_document(report: Report, pictures: Pictures, vault: EvidenceVault, fmt: DocumentFormat,
                     chromium: Callable[[], Path]) -> ReportDocument:  # fmt: skip
-    """``chromium()`` names the browser that prints a PDF (asked only for one)."""
+    """``chromium()`` names the browser that prints a PDF: asked first (for a PDF only), so a missing browser
+    stops the report before any evidence is decrypted."""
+    executable = chromium() if fmt == "pdf" else None
     previews = kept_previews(vault, report.case.id, ((s.id, s.media_url) for s in report.sightings))
     html = render_html(report, pictures, previews.by_sighting)
-    content = html.encode() if fmt == "html" else html_to_pdf(html, chromium(), ready=READY)
+    content = html.encode() if executable is None else html_to_pdf(html, executable, ready=READY)
     return ReportDocument(fmt, content, previews)
 
 
