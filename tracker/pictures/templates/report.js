@@ -56,20 +56,18 @@
     var start = ms(line.steps[0].at), end = Math.max(ms(line.until), ms(line.steps[line.steps.length - 1].at));
     var pad = Math.max((end - start) * 0.03, 12 * 3600 * 1000);
     // One point per moment anything changed, in every series: stacked areas add up at the same x only.
-    var times = [], counts = {}, total = [{x: start, y: 0}], removals = [], returns = [];
+    var times = [], counts = {}, online = {}, total = [{x: start, y: 0}], removals = [], returns = [];
     line.steps.forEach(function (step) {
       var t = ms(step.at);
       if (times.length === 0 || times[times.length - 1] !== t) { times.push(t); }
       counts[t] = counts[t] || {};
       counts[t][step.host] = step.host_online;
+      online[t] = step.online;  // the last step at a moment says how many are online after it
       var mark = {x: t, y: step.online, host: step.host, change: step.change};
       if (step.change === "removed" || step.change === "changed") { removals.push(mark); }
       if (step.change === "reappeared") { returns.push(mark); }
     });
-    times.forEach(function (t) {
-      var last = line.steps.filter(function (step) { return ms(step.at) === t; }).pop();
-      total.push({x: t, y: last.online});
-    });
+    times.forEach(function (t) { total.push({x: t, y: online[t]}); });
     total.push({x: end, y: line.online_now});
     var datasets = [{
       label: "all copies online", data: total, stepped: true, borderColor: "#1b1f24", borderWidth: 3, pointRadius: 0,
