@@ -16,16 +16,13 @@ HTTP 403/429/451), or a login wall (HTTP 401/407, or a password field on the pag
 
 from __future__ import annotations
 
-import atexit
-import os
-import secrets
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.middlewares import private_address_of
+from tracker.chromium import launch
 from tracker.clock import utc_now
 from tracker.evidence.vault import Artefact, open_vault
 
@@ -34,7 +31,6 @@ if TYPE_CHECKING:
 
 _BLOCKED_STATUS = {403: "forbidden", 429: "rate limited", 451: "unavailable for legal reasons"}
 _LOGIN_STATUS = {401, 407}
-_SHORT_PATH = 40  # bytes of temporary folder path that leave room for Chromium's socket names in it
 _MAX_REQUESTS = 500  # a page that asks for more is feeding us, not showing us something
 
 
@@ -76,27 +72,6 @@ _browser: Browser | None = None
 def init_worker(settings: ShotSettings) -> None:
     global _settings
     _settings = settings
-    _short_temp_path()
-
-
-def _short_temp_path() -> None:
-    """Chromium puts a UNIX socket in the temporary folder, and a socket's path may not pass 107 bytes: the
-    process's private folder under a deep home does. Chromium gets a short link to that same folder, so what
-    it writes there is still swept with it when a killed crawl leaves it behind."""
-    folder = tempfile.gettempdir()
-    if len(folder) <= _SHORT_PATH:
-        return
-    root = Path("/tmp")
-    for stale in root.glob("spreadtrace-shot-*"):  # links to folders swept since
-        if stale.is_symlink() and not stale.exists():
-            stale.unlink(missing_ok=True)
-    link = root / f"spreadtrace-shot-{os.getpid()}-{secrets.token_hex(4)}"
-    try:
-        os.symlink(folder, link)
-    except OSError:
-        return  # no /tmp to link from: Chromium says why it cannot start, and the screenshot is owed
-    atexit.register(link.unlink, missing_ok=True)
-    os.environ["TMPDIR"] = str(link)
 
 
 def close_worker() -> None:
@@ -131,11 +106,9 @@ def _running_browser(settings: ShotSettings) -> Browser:
         return _browser
     from playwright.sync_api import sync_playwright
 
-    from tracker.chromium import CHROMIUM_ARGS
-
     if _playwright is None:
         _playwright = sync_playwright().start()
-    _browser = _playwright.chromium.launch(executable_path=settings.chromium, headless=True, args=list(CHROMIUM_ARGS))
+    _browser = launch(_playwright, settings.chromium)
     return _browser
 
 

@@ -59,7 +59,8 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
-# The Chromium that takes screenshots and prints PDF reports. Empty: `chromium` on the PATH (Debian's).
+# The Chromium binary that takes screenshots and prints PDF reports (driven by Playwright; never downloaded).
+# Empty: `chromium` on the PATH (Debian's package).
 SPREADTRACE_CHROMIUM = ""
 # Who collects the evidence, named in every capture ("organisation / analyst"). Empty: the user running it.
 SPREADTRACE_COLLECTOR = ""

@@ -13,6 +13,7 @@ from crawler.errors import CrawlerError
 from matcher import MatcherError
 from matcher.hashlist import escape_controls
 from tracker import StoreUnavailable, TrackerError
+from tracker.chromium import ChromiumMissing
 from tracker.evidence.errors import KeyMissing, TimestampFailed
 
 
@@ -44,7 +45,7 @@ _OS_USER_ERRORS = frozenset({errno.ENOENT, errno.EISDIR, errno.ENAMETOOLONG, err
 
 def return_code_for(exc: BaseException) -> ReturnCode | None:
     """The exit code for ``exc``, or None for an exception that is a bug (its traceback is wanted)."""
-    if isinstance(exc, StoreUnavailable | KeyMissing | TimestampFailed):
+    if isinstance(exc, StoreUnavailable | KeyMissing | TimestampFailed | ChromiumMissing):
         return ReturnCode.UNAVAILABLE
     if isinstance(exc, UserError | TrackerError | CrawlerError | MatcherError):
         return ReturnCode.USER_ERROR

@@ -1,4 +1,4 @@
-"""Files the CLI writes for people to take away (hash exports): whole or not at all, the user's alone, and
+"""Files the CLI writes for people to take away (hash exports, reports): whole or not at all, the user's alone, and
 never over an existing file unless asked."""
 
 from __future__ import annotations
@@ -28,11 +28,25 @@ def staged(path: Path) -> Iterator[TextIO]:
     """A text stream into a temporary file beside ``path`` (0600, whatever the umask), which replaces
     ``path`` when the block ends without error and is removed when it does not: a failed write (a full
     disk, an interrupt) leaves no partial file. An OSError names ``path``, not the temporary file."""
+    with _replacing(path) as temporary, open(temporary, "w", encoding="utf-8") as stream:
+        yield stream
+
+
+def write_whole(path: Path, content: bytes) -> None:
+    """``content`` as the file ``path``, whole or not at all, as `staged` writes."""
+    with _replacing(path) as temporary, open(temporary, "wb") as stream:
+        stream.write(content)
+
+
+@contextmanager
+def _replacing(path: Path) -> Iterator[str]:
+    """The name of a new temporary file beside ``path`` (0600), moved over ``path`` when the block ends
+    without error (after the block has closed it) and removed when it does not."""
     temporary: str | None = None
     try:
         handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            yield stream
+        os.close(handle)
+        yield temporary
         os.replace(temporary, path)
     except BaseException as exc:
         if temporary is not None:

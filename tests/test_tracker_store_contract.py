@@ -278,10 +278,32 @@ class TestStoreContract:
         [link] = store.links(["http://tube.example/w/3"])
         assert (link.from_host, link.to_site, link.first_seen, link.last_seen) == (
             "forum.example", "tube", "2026-03-01T00:00:00Z", "2026-03-05T00:00:00Z")
+        store.record_links("http://tube.example/w/3", [("http://x.example/a", None)], "2026-03-02T00:00:00Z")
+        outbound = store.links_from(["http://forum.example/t/1", "http://forum.example/t/1", "http://none.example/"])
+        assert [(link.to_url, link.to_site) for link in outbound] == [("http://tube.example/w/3", "tube"), ("http://x.example/", None)]
+        assert store.links_from([]) == []
         assert store.validators("http://h.example/m.jpg") is None
         v = Validators("http://h.example/m.jpg", '"e1"', None, "a" * 64, 200, "image/jpeg", "2026-03-01T00:00:00Z")
         store.put_validators(v)
         assert store.validators(v.url) == v
+
+    def test_page_metadata_is_what_the_latest_visit_with_any_recorded(self, store):
+        page = "http://tube.example/w/3"
+
+        def read(visit_id: str, metadata: dict) -> None:
+            store.open_visit(visit_id, "tube")
+            store.finish_page(PageVisit(visit_id, page, PageRole.RECHECK, ClaimState.DONE, 200, page, PageOutcome.ONLINE,
+                                        None, metadata))  # fmt: skip
+
+        assert store.page_metadata([page]) == {}
+        read("tube-1", {"uploader": {"value": "anon42", "source": "meta:author"}})
+        read("tube-2", {"uploader": {"value": "anon43", "source": "meta:author"}})
+        read("tube-3", {})  # a visit that found nothing (the page removed) leaves the last word standing
+        store.open_visit("other-1", "other")
+        store.finish_page(PageVisit("other-1", "http://other.example/", PageRole.START, ClaimState.DONE, 200, None,
+                                    PageOutcome.ONLINE, None, {"title": {"value": "x", "source": "html:title"}}))  # fmt: skip
+        found = store.page_metadata([page, "http://never.example/"])
+        assert found == {page: {"uploader": {"value": "anon43", "source": "meta:author"}}}
 
     def test_a_page_reading_is_kept_and_replaced(self, store):
         url = "http://forum.example/t/1"

@@ -109,6 +109,25 @@ class SQLiteJournal(SQLiteConnections):
             found.extend(rows.link(r) for r in conn.execute("SELECT * FROM links WHERE to_url = ? ORDER BY first_seen", (url,)))
         return found
 
+    def links_from(self, from_urls: Sequence[str]) -> list[Link]:
+        conn = self._read()
+        found: list[Link] = []
+        for url in dict.fromkeys(from_urls):  # the primary key (from_url, to_url) answers each
+            found.extend(rows.link(r) for r in conn.execute("SELECT * FROM links WHERE from_url = ? ORDER BY first_seen, to_url", (url,)))
+        return found
+
+    def page_metadata(self, urls: Sequence[str]) -> dict[str, dict[str, dict[str, str]]]:
+        conn = self._read()
+        found: dict[str, dict[str, dict[str, str]]] = {}
+        for url in dict.fromkeys(urls):
+            row = conn.execute(
+                "SELECT p.metadata FROM visit_pages p JOIN visits v ON v.id = p.visit_id"
+                " WHERE p.url = ? AND p.metadata != '{}' ORDER BY v.started_at DESC, p.rowid DESC LIMIT 1", (url,)
+            ).fetchone()  # fmt: skip
+            if row is not None:
+                found[url] = json.loads(row["metadata"])
+        return found
+
     def validators(self, url: str) -> Validators | None:
         row = self._read().execute("SELECT * FROM url_validators WHERE url = ?", (url,)).fetchone()
         return None if row is None else rows.validators(row)

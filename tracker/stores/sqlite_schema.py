@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -222,5 +222,9 @@ MIGRATIONS = (
     # so it is not reopened by mistake and its audit events keep their subject.
     """
     ALTER TABLE cases ADD COLUMN withdrawn_at TEXT;
+    """,
+    # 9: a report reads what each page with a sighting said of itself (its uploader) by URL, across visits.
+    """
+    CREATE INDEX visit_pages_url ON visit_pages(url);
     """,
 )
