@@ -8,7 +8,9 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+from dataclasses import replace
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -19,6 +21,7 @@ from tracker.evidence import open_vault
 from tracker.evidence.verify import verify_case
 from simsites.server import Resource
 
+WALL_SCRIPT = b"<script>document.body.insertAdjacentHTML('beforeend', '<form><input type=password></form>')</script>"
 TAKEDOWNS = {  # (site, reference) -> how the site removes it
     ("board", "coffee"): "404",
     ("board", "chelsea"): "notice",
@@ -65,7 +68,15 @@ def plant(world: SimulatedWorld, site: str, reference: str):
 
 def test_removal_and_reappearance_are_detected_on_revisit(changing):
     world, home = changing
+    # A page whose script draws a login form: the crawl reads the copy, Chromium's screenshot meets a wall.
+    walled = plant(world, "forum", "chelsea")
+    forum, path = world.sites["forum"], urlsplit(walled.page_url).path
+    page = forum.resources[path]
+    forum.resources[path] = replace(page, body=page.body + WALL_SCRIPT)
     crawl(home, "-s", "HTTPCACHE_ENABLED=True")  # a cache turned on by mistake must change nothing
+    forum.resources[path] = page
+    [owed] = open_vault(home).owed("victim-1").values()
+    assert owed.what == "screenshot" and owed.reason.startswith("login wall: ") and owed.attempts == 1
     assert (home / "httpcache").is_dir()  # in the home, never in the checkout
     first = statuses(home)
     assert {status for status, _ in first.values()} == {"online"}
@@ -110,6 +121,15 @@ def test_removal_and_reappearance_are_detected_on_revisit(changing):
                             for r in ArchiveIterator(stream, check_digests="raise") if r.rec_type == "response"}  # fmt: skip
     assert statuses_in_warc[board.detail["page_url"]] == "404"
     assert verify_case(vault, "victim-1").ok
+
+    # The walled page's screenshot was owed, and the second visit took the capture again, with it.
+    [walled_id] = [e.detail["sighting"] for e in vault.custody("victim-1").entries()
+                   if e.kind == "capture" and e.detail["page_url"] == walled.page_url and e.detail["why"] == "first seen"]  # fmt: skip
+    retried = [e for e in vault.custody("victim-1").entries() if e.kind == "capture" and e.detail["sighting"] == walled_id]
+    assert [e.detail["why"] for e in retried][1].startswith("retry: login wall: ") and "password field" in retried[1].detail["why"]
+    shots = [e for e in vault.custody("victim-1").entries() if e.kind == "screenshot" and e.detail["sighting"] == walled_id]
+    assert [e.detail["capture_seq"] for e in shots] == [retried[1].seq]
+    assert walled_id not in vault.owed("victim-1")
 
     # Re-uploads at the same place: reappeared, with the whole history kept.
     for key in [("board", "coffee"), ("tube", "rocket")]:
