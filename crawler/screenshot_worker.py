@@ -16,6 +16,7 @@ HTTP 403/429/451), or a login wall (HTTP 401/407, or a password field on the pag
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,13 +26,16 @@ from crawler.middlewares import private_address_of
 from tracker.chromium import launch
 from tracker.clock import utc_now
 from tracker.evidence.vault import Artefact, open_vault
+from tracker.evidence.warc import write_warc
+from tracker.models import HttpExchange
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser, Page, Playwright, Route
+    from playwright.sync_api import Browser, Page, Playwright, Response, Route
 
 _BLOCKED_STATUS = {403: "forbidden", 429: "rate limited", 451: "unavailable for legal reasons"}
 _LOGIN_STATUS = {401, 407}
-_MAX_REQUESTS = 500  # a page that asks for more is feeding us, not showing us something
+_MAX_REQUESTS = 500
+_MAX_DOCUMENT = 10 * 1024 * 1024  # the crawl's own page cap (DOWNLOAD_MAXSIZE)  # a page that asks for more is feeding us, not showing us something
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,14 +93,22 @@ def shoot(job: ShotJob) -> int:
     """Take ``job``'s screenshot and seal it as a custody entry; returns the entry's number."""
     assert _settings is not None, "init_worker was not run"
     browser = _running_browser(_settings)
-    png, detail = _screenshot(browser, _settings, job)
+    png, document, detail = _screenshot(browser, _settings, job)
     vault = open_vault(Path(_settings.home), _settings.keys)
-    entry = vault.record(job.case_id, "screenshot", _settings.analyst, {
-        "sighting": job.sighting, "capture_seq": job.capture_seq, **detail,
-        "browser": f"Chromium {browser.version}",
-        "collector": {"organisation": _settings.organisation, "analyst": _settings.analyst},
-        "tool": _settings.tool,
-    }, [Artefact("screenshot", "image/png", png)])  # fmt: skip
+    info = {"software": _settings.tool, "format": "WARC File Format 1.1", "browser": f"Chromium {browser.version}",
+            "operator": f"{_settings.organisation} / {_settings.analyst}",
+            "description": f"spreadtrace screenshot: case {job.case_id}, sighting {job.sighting}: the page as Chromium fetched it"}  # fmt: skip
+    with tempfile.TemporaryFile() as warc:  # nameless, as every plaintext of a capture
+        if document is not None:
+            write_warc(warc, [document], info, f"sighting-{job.sighting}-screenshot.warc.gz")
+            warc.seek(0)
+        artefacts = [Artefact("screenshot", "image/png", png)] + ([Artefact("warc", "application/warc", warc)] if document else [])
+        entry = vault.record(job.case_id, "screenshot", _settings.analyst, {
+            "sighting": job.sighting, "capture_seq": job.capture_seq, **detail,
+            "browser": f"Chromium {browser.version}",
+            "collector": {"organisation": _settings.organisation, "analyst": _settings.analyst},
+            "tool": _settings.tool,
+        }, artefacts)  # fmt: skip
     return entry.seq
 
 
@@ -112,7 +124,7 @@ def _running_browser(settings: ShotSettings) -> Browser:
     return _browser
 
 
-def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple[bytes, dict[str, Any]]:
+def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple[bytes, HttpExchange | None, dict[str, Any]]:
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -145,14 +157,42 @@ def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple
             png = page.screenshot(full_page=True, clip=clip, animations="disabled", type="png")  # type: ignore[arg-type]
         except PlaywrightTimeout:
             raise ShotFailed(f"timeout: the screenshot of {job.page_url} took over {settings.timeout_s:g} s") from None
+        taken_at = utc_now()
+        document = _document(response, taken_at) if response is not None else None
         detail = {
-            "page_url": job.page_url, "final_url": page.url, "taken_at": utc_now(), "http_status": status,
+            "page_url": job.page_url, "final_url": page.url, "taken_at": taken_at, "http_status": status,
             "viewport": {"width": settings.width, "height": settings.height},
             "page_height": height, "truncated": truncated, "refused_requests": guard.refused[:20],
+            "document_in_warc": document is not None,
         }  # fmt: skip
-        return png, detail
+        return png, document, detail
     finally:
         context.close()
+
+
+def _document(response: Response, at: str) -> HttpExchange | None:
+    """The page's own HTML as Chromium received it (headers as Chromium reports them: names lowercased), and
+    the redirects before it: for a file reached through a link, the only copy of the linking page's bytes."""
+    from playwright.sync_api import Error as PlaywrightError
+
+    try:
+        body = response.body()
+    except PlaywrightError:  # no body kept (a download, a crashed renderer): the picture stands alone
+        return None
+    if len(body) > _MAX_DOCUMENT:
+        return None
+    hops: list[HttpExchange] = []
+    earlier = response.request.redirected_from
+    while earlier is not None and len(hops) < 20:
+        hop = earlier.response()
+        if hop is not None:
+            hops.append(HttpExchange(hop.url, at, hop.status, tuple(hop.all_headers().items()), None,
+                                     tuple(earlier.all_headers().items()), earlier.method))  # fmt: skip
+        earlier = earlier.redirected_from
+    address = response.server_addr()
+    return HttpExchange(response.url, at, response.status, tuple(response.all_headers().items()), body,
+                        tuple(response.request.all_headers().items()), response.request.method,
+                        ip=address["ipAddress"] if address else None, redirects=tuple(reversed(hops)))  # fmt: skip
 
 
 def _refuse_walls(page: Page, status: int | None, url: str) -> None:

@@ -27,6 +27,8 @@ DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PrivateAddressMiddleware": 50,
     # Before RetryMiddleware (550) sees the response: 429/503 with Retry-After wait as long as asked.
     "crawler.middlewares.RetryAfterMiddleware": 560,
+    # After RedirectMiddleware (600): each redirect is kept for the capture before it is followed.
+    "crawler.exchange.RedirectRecordMiddleware": 650,
 }
 # No control servers: a tracker has no business opening ports on an analyst's machine.
 TELNETCONSOLE_ENABLED = False

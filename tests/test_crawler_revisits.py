@@ -10,7 +10,7 @@ import json
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import pytest
 from warcio.archiveiterator import ArchiveIterator
@@ -87,7 +87,7 @@ def test_removal_and_reappearance_are_detected_on_revisit(changing):
     reupload = world.upload("coffee", "mirrored", datetime(2026, 3, 2, tzinfo=UTC))
     for server in world.sites.values():
         server.reset_counts()
-    crawl(home, "-s", "HTTPCACHE_ENABLED=True")
+    crawled = crawl(home, "-s", "HTTPCACHE_ENABLED=True")
     second = statuses(home)
     for (site, reference) in TAKEDOWNS:
         status, history = second[plant(world, site, reference).page_url]
@@ -120,13 +120,22 @@ def test_removal_and_reappearance_are_detected_on_revisit(changing):
         statuses_in_warc = {r.rec_headers.get_header("WARC-Target-URI"): r.http_headers.get_statuscode()
                             for r in ArchiveIterator(stream, check_digests="raise") if r.rec_type == "response"}  # fmt: skip
     assert statuses_in_warc[board.detail["page_url"]] == "404"
+    # A removal by redirect (to a login page) keeps the whole chain: the redirect, then where it led.
+    tube = removals[plant(world, "tube", "coffee").page_url]
+    [warc] = [a["sha256"] for a in tube.detail["artefacts"] if a["role"] == "warc"]
+    with io.BytesIO(b"".join(vault.read("victim-1", warc))) as stream:
+        chain = [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers.get_statuscode(), r.http_headers.get_header("Location"))
+                 for r in ArchiveIterator(stream, check_digests="raise") if r.rec_type == "response"]  # fmt: skip
+    assert chain[0][:2] == (tube.detail["page_url"], "302") and chain[0][2]
+    assert chain[1][0] == urljoin(tube.detail["page_url"], chain[0][2]) and chain[1][1] == "200"
     assert verify_case(vault, "victim-1").ok
 
     # The walled page's screenshot was owed, and the second visit took the capture again, with it.
     [walled_id] = [e.detail["sighting"] for e in vault.custody("victim-1").entries()
                    if e.kind == "capture" and e.detail["page_url"] == walled.page_url and e.detail["why"] == "first seen"]  # fmt: skip
     retried = [e for e in vault.custody("victim-1").entries() if e.kind == "capture" and e.detail["sighting"] == walled_id]
-    assert [e.detail["why"] for e in retried][1].startswith("retry: login wall: ") and "password field" in retried[1].detail["why"]
+    assert len(retried) == 2, (retried, vault.owed("victim-1"), crawled.stderr[-3000:])
+    assert retried[1].detail["why"].startswith("retry: login wall: ") and "password field" in retried[1].detail["why"]
     shots = [e for e in vault.custody("victim-1").entries() if e.kind == "screenshot" and e.detail["sighting"] == walled_id]
     assert [e.detail["capture_seq"] for e in shots] == [retried[1].seq]
     assert walled_id not in vault.owed("victim-1")

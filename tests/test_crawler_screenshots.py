@@ -9,11 +9,12 @@ import shutil
 
 import pytest
 from PIL import Image
+from warcio.archiveiterator import ArchiveIterator
 
 from crawler.screenshot_worker import ShotFailed, ShotJob, ShotSettings, close_worker, init_worker, shoot
 from crawler.screenshots import ScreenshotPool
 from crawler.sites import Site
-from simsites.server import Resource, SiteServer
+from simsites.server import Resource, SiteServer, redirect
 from tracker.evidence import Collector, EvidenceRecorder, open_vault
 from tracker.evidence.custody import CustodyEntry
 from tracker.evidence.vault import artefacts_of
@@ -42,6 +43,7 @@ def site():
         "/login": Resource(b"<html><body><form><input name=u><input type=password name=p></form></body></html>"),
         "/forbidden": Resource(b"<h1>no</h1>", status=403),
         "/slow": Resource(b"<html>late</html>", delay=8),
+        "/moved": redirect("/page"),
         "/tall": Resource(b"<html><body style='margin:0'><div style='height:50000px;background:#00f'></div></body></html>"),
     })  # fmt: skip
     server.start()
@@ -75,8 +77,8 @@ def entry_of(home, seq: int) -> CustodyEntry:
 
 
 def picture_of(home, entry: CustodyEntry) -> Image.Image:
-    (artefact,) = artefacts_of(entry)
-    assert (artefact.role, artefact.media_type) == ("screenshot", "image/png")
+    [artefact] = [a for a in artefacts_of(entry) if a.role == "screenshot"]
+    assert artefact.media_type == "image/png"
     return Image.open(io.BytesIO(b"".join(open_vault(home).read("case-1", artefact.sha256)))).convert("RGB")
 
 
@@ -94,6 +96,20 @@ def test_a_screenshot_is_sealed_as_a_custody_entry_with_its_record(site, home):
     greens = sum(1 for x in range(0, 300, 2) for y in range(0, 300, 2) if picture.getpixel((x, y)) == (0, 200, 0))
     assert greens > 50  # the picture on the page, fetched from the site's own (allowed) host
     assert site.log[-1][2] == "spreadtrace-test"  # Chromium sent the crawl's User-Agent
+
+
+def responses_in(home, entry: CustodyEntry) -> list[tuple[str, str, bytes]]:
+    [warc] = [a for a in artefacts_of(entry) if a.role == "warc"]
+    with io.BytesIO(b"".join(open_vault(home).read("case-1", warc.sha256))) as stream:
+        return [(r.rec_headers.get_header("WARC-Target-URI"), r.http_headers.get_statuscode(), r.content_stream().read())
+                for r in ArchiveIterator(stream, check_digests="raise") if r.rec_type == "response"]  # fmt: skip
+
+
+def test_the_page_as_chromium_fetched_it_is_kept_with_its_redirects(site, home):
+    init_worker(settings(home))
+    entry = entry_of(home, shoot(job(site, "/moved")))
+    assert entry.detail["final_url"] == site.url("/page") and entry.detail["document_in_warc"] is True
+    assert responses_in(home, entry) == [(site.url("/moved"), "302", b""), (site.url("/page"), "200", RED_PAGE)]
 
 
 def test_requests_to_private_hosts_the_site_does_not_cover_are_refused(site, home):

@@ -260,3 +260,4 @@ class HttpExchange:
     ip: str | None = None
     certificate: bytes | None = field(default=None, repr=False)
     payload_sha256: str | None = None
+    redirects: tuple[HttpExchange, ...] = ()  # the redirects that led here, first first: kept before it

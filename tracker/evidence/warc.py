@@ -44,10 +44,11 @@ class _Sha256Writer(WARCWriter):  # type: ignore[misc]  # warcio has no type hin
 
 
 def write_warc(target: BinaryIO, exchanges: Iterable[HttpExchange], info: Mapping[str, Any], filename: str = "") -> list[WarcRecordRef]:
-    """Write a gzipped WARC of ``exchanges`` to ``target``, after a warcinfo record of ``info``."""
+    """Write a gzipped WARC of ``exchanges`` to ``target``, after a warcinfo record of ``info``; each
+    exchange's redirects come before it, as the crawler met them."""
     writer = _Sha256Writer(target, gzip=True, warc_version=WARC_VERSION)
     writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
-    return [_write_exchange(writer, exchange) for exchange in exchanges]
+    return [_write_exchange(writer, hop) for exchange in exchanges for hop in (*exchange.redirects, exchange)]
 
 
 def _write_exchange(writer: _Sha256Writer, exchange: HttpExchange) -> WarcRecordRef:
