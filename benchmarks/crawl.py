@@ -5,15 +5,20 @@
    images, with the same politeness settings. Target: spreadtrace takes <= 1.5x the plain spider's time.
 2. Revisit cost: bytes the site sends on a second visit of the unchanged site, as a share of the first.
    Target < 5%.
-3. Memory: peak RSS of a crawl by pages crawled (each size in its own process, images from a small pool so
+3. Capture cost: the same crawl with a case whose pictures the site shows on many pages, with evidence
+   off, with captures (sealed WARCs and custody entries), and with captures and screenshots (Chromium),
+   beside the plain spider. Screenshots are taken apart from the crawl; the crawl's end waits for them.
+4. Memory: peak RSS of a crawl by pages crawled (each size in its own process, images from a small pool so
    that hashing does not dominate). Target: flat, not growing with the number of pages.
 
-Run: make bench-crawl   (or: .venv/bin/python -m benchmarks.crawl --pages 2000 --memory-pages 1000,10000,100000)
+Run: make bench-crawl   (or: .venv/bin/python -m benchmarks.crawl --pages 2000 --memory-pages 1000,10000,100000;
+     --capture-only for table 3 alone)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +26,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections import Counter
 from pathlib import Path
 
 from rich.console import Console
@@ -117,11 +123,12 @@ def _tree_rss_kib(root: int) -> int:
     return total
 
 
-def setup_home(root: Path, site: SiteServer, max_pages: int) -> Path:
+def setup_home(root: Path, site: SiteServer, max_pages: int, references: int = 1) -> Path:
     home = root / "home"
     reported = root / "reported"
     reported.mkdir(parents=True)
-    (reported / "case.png").write_bytes(encode(generated_image(1000, (480, 360)), "PNG"))  # one of the site's images
+    for k in range(references):  # the first of the site's images, each shown on a few pages
+        (reported / f"case-{k}.png").write_bytes(encode(generated_image(1000 + k, (480, 360)), "PNG"))
     spreadtrace(home, "case", "add", "bench", str(reported))
     spreadtrace(home, "site", "add", "bench", site.url("/p/0"), "--delay", "0", "--allow-private", "--max-pages", str(max_pages))
     return home
@@ -167,6 +174,34 @@ def throughput_and_revisit(console: Console, root: Path, args: argparse.Namespac
     site.stop()
 
 
+def capture_cost(console: Console, root: Path, args: argparse.Namespace) -> None:
+    site = build_site(args.pages, args.images, args.page_bytes)
+    site.start()
+    plain_path = root / "plain.py"
+    plain_path.write_text(PLAIN_SPIDER)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
+    plain_seconds = time.perf_counter() - start
+    table = Table(title=f"What evidence costs ({args.pages} pages, {args.images} images, {args.capture_references} reported pictures)")
+    for column in ("crawl", "sightings", "captures", "screenshots", "seconds", "vs plain", "vs evidence off"):
+        table.add_column(column, justify="right" if column != "crawl" else "left")
+    table.add_row("plain Scrapy (download only)", "", "", "", f"{plain_seconds:.1f}", "1.00x", "")
+    off_seconds = 0.0
+    for name, settings in [("spreadtrace, evidence off", ["-s", "SPREADTRACE_EVIDENCE=false"]),
+                           ("spreadtrace, captures", ["-s", "SPREADTRACE_SCREENSHOTS=false"]),
+                           ("spreadtrace, captures + screenshots", [])]:  # fmt: skip
+        home = setup_home(root / f"capture-{len(table.rows)}", site, args.pages + 10, args.capture_references)
+        seconds, _ = spreadtrace(home, *settings, "crawl", "--no-progress")
+        off_seconds = off_seconds or seconds
+        log = home / "evidence" / "bench" / "custody.jsonl"
+        kinds = Counter(json.loads(line)["kind"] for line in log.read_text().splitlines()) if log.exists() else Counter()
+        sightings = json.loads(spreadtrace(home, "report", "bench", "--format", "json")[1].stdout)["summary"]["sightings"]
+        table.add_row(name, str(sightings), str(kinds["capture"]), str(kinds["screenshot"]), f"{seconds:.1f}",
+                      f"{seconds / plain_seconds:.2f}x", f"{seconds / off_seconds:.2f}x")  # fmt: skip
+    console.print(table)
+    site.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pages", type=int, default=1500)
@@ -174,12 +209,18 @@ def main() -> None:
     parser.add_argument("--page-bytes", type=int, default=30000, help="HTML size of each page")
     parser.add_argument("--memory-pages", default="1000,10000,100000")
     parser.add_argument("--memory-only", action="store_true", help="only the memory table")
+    parser.add_argument("--capture-only", action="store_true", help="only the capture-cost table")
+    parser.add_argument("--capture-references", type=int, default=50, help="reported pictures in the capture-cost case")
     args = parser.parse_args()
     console = Console()
     root = Path(tempfile.mkdtemp(prefix="spreadtrace-bench-crawl-"))
     try:
+        if args.capture_only:
+            capture_cost(console, root, args)
+            return
         if not args.memory_only:
             throughput_and_revisit(console, root, args)
+            capture_cost(console, root, args)
         # 3. memory
         memory = Table(title="Peak memory by pages crawled (each crawl in its own process)")
         for column in ("pages", "seconds", "crawl process", "vs smallest", "with its hashing workers", "vs smallest"):
