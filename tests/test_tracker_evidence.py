@@ -311,3 +311,20 @@ def test_a_capture_warc_holds_both_exchanges_with_sha256_digests_that_check(tmp_
     expected = "sha256:" + base64.b32encode(hashlib.sha256(PICTURE).digest()).decode()
     assert media_response[3] == expected and media_response[4].startswith("sha256:")
     assert records[5][3] == expected  # the 304: a revisit naming the bytes by their digest
+
+
+def test_what_an_earlier_visit_owes_is_known_whatever_the_recorder_is_asked_first(vault):
+    from tracker.evidence import Collector, EvidenceRecorder
+    from tracker.models import Sighting
+    from tracker.states import Status
+
+    def sighting(number: int) -> Sighting:
+        return Sighting(number, "c1", 1, f"http://h.example/m/{number}.jpg", f"http://h.example/p/{number}", "h.example",
+                        None, None, "2026-11-22T10:00:00Z", "2026-11-22T10:00:00Z", Status.ONLINE, 0, "pdq")  # fmt: skip
+
+    vault.owe("c1", 5, "screenshot", "login wall: http://h.example/p/5 shows a password field", failed=True)
+    recorder = EvidenceRecorder(vault, Collector("org", "ana", "spreadtrace/test"))  # the next visit's
+    recorder.owe(sighting(9), "capture", "capture failed: OSError: boom", failed=True)  # a new sighting fails first
+    assert recorder.owes(sighting(5)) == vault.owed("c1")[5]  # still owed from before, and known to be
+    recorder.settle(sighting(5))
+    assert set(vault.owed("c1")) == {9} and recorder.owes(sighting(5)) is None

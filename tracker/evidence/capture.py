@@ -64,19 +64,23 @@ class EvidenceRecorder:
         with self._lock:
             if (sighting.case_id, sighting.id) in self._taken:
                 return None
-            if sighting.case_id not in self._owed:
-                self._owed[sighting.case_id] = self.vault.owed(sighting.case_id)
-            return self._owed[sighting.case_id].get(sighting.id)
+            return self._owed_by(sighting.case_id).get(sighting.id)
 
     def owe(self, sighting: Sighting, what: str, reason: str, *, failed: bool) -> None:
         with self._lock:
             due = self.vault.owe(sighting.case_id, sighting.id, what, reason, failed=failed)
-            self._owed.setdefault(sighting.case_id, {})[sighting.id] = due
+            self._owed_by(sighting.case_id)[sighting.id] = due
 
     def settle(self, sighting: Sighting) -> None:
         with self._lock:
-            self._owed.setdefault(sighting.case_id, {}).pop(sighting.id, None)
+            self._owed_by(sighting.case_id).pop(sighting.id, None)
             self.vault.settle(sighting.case_id, sighting.id)
+
+    def _owed_by(self, case_id: str) -> dict[int, Due]:
+        """The case's owed captures, read from the vault the first time the case comes up (whatever asks)."""
+        if case_id not in self._owed:
+            self._owed[case_id] = self.vault.owed(case_id)
+        return self._owed[case_id]
 
     def screenshot_taken(self, sighting: Sighting) -> None:
         self.settle(sighting)
