@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,8 +61,13 @@ def chromium(executable: Path) -> Iterator[Browser]:
     """A running headless Chromium, closed (with its Playwright driver) on leaving."""
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS))
+    # Chromium makes its singleton socket in TMPDIR, and a Unix socket's path holds at most 107 bytes: the
+    # CLI's private scratch folder (HOME/tmp/run-PID-XXXX) is deep enough to pass that, and the browser
+    # aborts. It gets a short folder of its own (0700, like the scratch), removed with it.
+    short = "/tmp" if os.path.isdir("/tmp") and os.access("/tmp", os.W_OK) else None
+    with sync_playwright() as playwright, tempfile.TemporaryDirectory(prefix="chromium-", dir=short) as scratch:
+        browser = playwright.chromium.launch(executable_path=str(executable), headless=True, args=list(CHROMIUM_ARGS),
+                                             env={**os.environ, "TMPDIR": scratch})  # fmt: skip
         try:
             yield browser
         finally:
