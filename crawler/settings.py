@@ -59,6 +59,8 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
+# The Chromium that prints PDF reports and takes screenshots (tracker/chromium.py). Empty: `chromium` on the PATH.
+SPREADTRACE_CHROMIUM = ""
 # Who collects the evidence, named in every capture ("organisation / analyst"). Empty: the user running it.
 SPREADTRACE_COLLECTOR = ""
 # Contact address (URL or e-mail) put in the User-Agent, so site operators can reach the team.
