@@ -111,8 +111,10 @@ def capture_case(vault: EvidenceVault) -> tuple[list, dict]:
         exchange(MEDIA, picture, kind="image/png", certificate=certificate_der("cdn.board.example")),
     ])  # fmt: skip
     linked = Observation("2026-03-01T11:00:00Z", ATTACHMENT, FORUM_PAGE, http_status=200, sha256="ab" * 32)
+    # A 304 for a file another capture holds: a revisit record naming it by digest, indexed as the page.
+    known = hashlib.sha256(picture).hexdigest()
     attachment = recorder.capture(sighting(2, FORUM_PAGE, ATTACHMENT), "first seen", linked,
-                                  [exchange(ATTACHMENT, picture, kind="image/png")])  # fmt: skip
+                                  [exchange(ATTACHMENT, None, 304, kind="image/png", payload_sha256=known)])  # fmt: skip
     gone = Observation("2026-03-05T10:00:00Z", MEDIA, PAGE, http_status=404)
     removal = recorder.capture(sighting(1, PAGE, MEDIA, Status.REMOVED), "removed", gone,
                                [exchange(PAGE, b"<html><title>Not found</title></html>", 404)])  # fmt: skip
