@@ -39,6 +39,7 @@ from tracker.evidence.authorities import add_authority
 from tracker.evidence.stamps import Stamper
 from tracker.evidence.vault import Artefact, EvidenceVault
 from tracker.evidence.verify import verify_case
+from tracker.evidence.wacz import ExportRequest, NothingToExport, export_wacz
 from tracker.evidence.wacz_check import check_wacz
 from tracker.evidence.wacz_sign import signing_key
 from tracker.models import HttpExchange, Observation, Sighting
@@ -393,6 +394,8 @@ def test_an_unknown_or_withdrawn_case_is_refused_in_one_line(built, run_cli, tmp
     withdrawn = run_cli("evidence", "export", "withdrawn-case", "-o", str(tmp_path / "w.wacz"))
     assert withdrawn.code == ReturnCode.USER_ERROR and len(withdrawn.err.splitlines()) == 1
     assert re.fullmatch(r"error: case 'withdrawn-case' was withdrawn at \S+: its evidence is destroyed, nothing to export\n", withdrawn.err)
+    with pytest.raises(NothingToExport, match="was withdrawn at .*: its evidence is destroyed"):  # the tombstone alone says so
+        export_wacz(built.vault, ExportRequest("withdrawn-case", ANALYST, "spreadtrace/0.1.0"), tmp_path / "w.wacz")
     assert not list(tmp_path.iterdir())  # nothing written, not even a temporary file
 
 
