@@ -33,6 +33,11 @@ def print_error(console: Console, message: str) -> None:
     console.print(Text(f"error: {one_line(message)}"))
 
 
+def print_warning(console: Console, message: str) -> None:
+    """One ``warning:`` line: something the command did not do, though its work is done."""
+    console.print(Text(f"warning: {one_line(message)}"))
+
+
 def plain_column(template: str) -> TextColumn:
     """A progress column whose fields (a file name) are shown as they are, not read as markup."""
     return TextColumn(template, markup=False)

@@ -138,13 +138,7 @@ class Stamper:
             except TimestampFailed as exc:
                 failures.append(str(exc))
                 continue
-            chain = [x509.load_der_x509_certificate(der) for der in response.signed_data.certificates]
-            batch.tokens.append({
-                "tsa": tsa.name, "url": tsa.url, "time": _gen_time(response.tst_info.gen_time),
-                "response": base64.b64encode(body).decode(), "nonce": response.tst_info.nonce,
-                "certificates": [c.public_bytes(Encoding.PEM).decode() for c in chain],
-                "roots": [c.public_bytes(Encoding.PEM).decode() for c in tsa.roots],
-            })  # fmt: skip
+            batch.tokens.append(token_record(tsa, response, body))
         return failures
 
     def _write(self, batch: Batch) -> None:
@@ -155,6 +149,18 @@ class Stamper:
         with open(staged, "rb") as synced:
             os.fsync(synced.fileno())
         os.replace(staged, path)
+
+
+def token_record(tsa: TimestampAuthority, response: TimeStampResponse, body: bytes) -> dict[str, Any]:
+    """A token as kept (in a batch, in a WACZ's digest): the whole response, with the chain the TSA sent and
+    the root configured for it, so that `check_token` needs nothing else, offline."""
+    chain = [x509.load_der_x509_certificate(der) for der in response.signed_data.certificates]
+    return {
+        "tsa": tsa.name, "url": tsa.url, "time": _gen_time(response.tst_info.gen_time),
+        "response": base64.b64encode(body).decode(), "nonce": response.tst_info.nonce,
+        "certificates": [c.public_bytes(Encoding.PEM).decode() for c in chain],
+        "roots": [c.public_bytes(Encoding.PEM).decode() for c in tsa.roots],
+    }  # fmt: skip
 
 
 def read_batches(folder: Path) -> list[Batch]:

@@ -50,7 +50,7 @@ def verify_case(vault: EvidenceVault, case_id: str, tsa_names: Sequence[str] = (
     except ValueError as exc:
         check.problems.append(str(exc))
         batches = []
-    _check_stamps(batches, entries, tsa_names, check)
+    check_stamps(batches, entries, tsa_names, check)
     if not withdrawn:
         check.pending += [due.describe() for due in vault.owed(case_id).values()]
     return check
@@ -90,7 +90,7 @@ def _check_artefacts(vault: EvidenceVault, case_id: str, entries: Sequence[Custo
             check.problems.append(f"artefact {sha256} of entry {seq}: {exc}")
 
 
-def _check_stamps(batches: Sequence[Batch], entries: Sequence[CustodyEntry], tsa_names: Sequence[str], check: CaseCheck) -> None:
+def check_stamps(batches: Sequence[Batch], entries: Sequence[CustodyEntry], tsa_names: Sequence[str], check: CaseCheck) -> None:
     by_seq = {entry.seq: entry for entry in entries}
     covered: set[int] = set()
     for batch in batches:

@@ -51,6 +51,29 @@ def write_warc(target: BinaryIO, exchanges: Iterable[HttpExchange], info: Mappin
     return [_write_exchange(writer, hop) for exchange in exchanges for hop in (*exchange.redirects, exchange)]
 
 
+@dataclass(frozen=True, slots=True)
+class WarcResource:
+    """A thing kept whole rather than fetched (a screenshot): a WARC ``resource`` record of ``body``."""
+
+    url: str  # a screenshot's is ``urn:view:PAGE_URL``, as Browsertrix names them
+    date: str
+    media_type: str
+    body: BinaryIO  # read from where it stands, ``length`` bytes
+    length: int
+
+
+def write_resources(target: BinaryIO, resources: Iterable[WarcResource], info: Mapping[str, Any], filename: str = "") -> None:
+    """Write a gzipped WARC of ``resources`` to ``target``, after a warcinfo record of ``info``; each body is
+    streamed, and the iterable may open each only when it is asked for the next."""
+    writer = _Sha256Writer(target, gzip=True, warc_version=WARC_VERSION)
+    writer.write_record(writer.create_warcinfo_record(filename, dict(info)))
+    for resource in resources:
+        record = writer.create_warc_record(resource.url, "resource", payload=resource.body, length=resource.length,
+                                           warc_content_type=resource.media_type,
+                                           warc_headers_dict={"WARC-Date": resource.date})  # fmt: skip
+        writer.write_record(record)
+
+
 def _write_exchange(writer: _Sha256Writer, exchange: HttpExchange) -> WarcRecordRef:
     date = exchange.fetched_at
     common = {"WARC-Date": date, **({"WARC-IP-Address": exchange.ip} if exchange.ip else {})}
