@@ -304,3 +304,28 @@ def test_every_sighting_is_captured_as_sealed_evidence_that_verifies(crawled, wo
         if path.is_file():
             content = path.read_bytes()
             assert not any(picture[100:164] in content for picture in reported), path
+
+
+def test_the_crawls_evidence_exports_as_a_wacz_that_validates_with_its_pages_and_screenshots(crawled, tmp_path):
+    import zipfile
+
+    home, _, _ = crawled
+    bundle = tmp_path / "victim-1.wacz"
+    exported = spreadtrace(home, "evidence", "export", "victim-1", "-o", str(bundle))
+    assert exported.returncode == 0, exported.stderr
+    validated = subprocess.run([str(Path(sys.executable).parent / "wacz"), "validate", "-f", str(bundle)], capture_output=True, text=True)
+    assert validated.returncode == 0 and "Validation succeeded" in validated.stdout, validated.stdout + validated.stderr
+    checked = spreadtrace(home, "evidence", "verify-wacz", str(bundle))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    vault = open_vault(home)
+    entries = list(vault.custody("victim-1").entries())
+    captures = [e for e in entries if e.kind == "capture"]
+    with zipfile.ZipFile(bundle) as wacz:
+        names = set(wacz.namelist())
+        pages = [json.loads(line) for line in wacz.read("pages/pages.jsonl").splitlines()[1:]]
+        index = wacz.read("indexes/index.cdxj").decode()
+    assert sorted(p["capture"] for p in pages) == [e.seq for e in captures]  # the pages are the captured pages
+    shots = [e for e in entries if e.kind == "screenshot"]
+    assert {f"archive/screenshot-{e.seq:08d}.warc.gz" for e in shots} <= names and "archive/screenshots.warc.gz" in names
+    linked = [e for e in captures if not e.detail["page_in_warc"]]
+    assert linked and all(e.detail["page_url"] in index for e in linked)  # the linking page, as Chromium fetched it

@@ -4,8 +4,9 @@ configured TSA), for a court, a lawyer or a platform's trust and safety team. Se
 
     archive/capture-SEQ.warc.gz    each capture's WARC, byte for byte the sealed artefact its custody entry
                                    names (its SHA-256 is the entry's), decrypted; SEQ is the entry's number
+    archive/screenshot-SEQ.warc.gz each screenshot's WARC of the page as Chromium fetched it (redirects first)
     archive/screenshots.warc.gz    every screenshot, a ``resource`` record at ``urn:view:PAGE_URL``
-    indexes/index.cdxj             the CDXJ index of both (`tracker.evidence.wacz_index`)
+    indexes/index.cdxj             the CDXJ index of all of them (`tracker.evidence.wacz_index`)
     pages/pages.jsonl              one page per capture: its page, or the file for one reached by a link
     certificates/SHA256.der        the TLS certificates the captures name
     custody/custody.jsonl          the case's chain of custody, as far as the export read it
@@ -165,6 +166,8 @@ class _Bundle:
             for entry in captures:
                 self._capture(entry)
                 self.advance()
+            for entry in (e for e in self.entries if e.kind == "screenshot"):
+                self._documents(entry)
             shots = self._screenshots([e for e in self.entries if e.kind == "screenshot"])
             self.package.add_file("indexes/index.cdxj", self.index.finish(), stored=False)
         finally:
@@ -200,6 +203,16 @@ class _Bundle:
                     lines = self.index.add(warc, name)
                     self._page(entry, lines, warc)
                     section.warc = self.package.add_file(f"archive/{name}", warc, stored=True)
+
+    def _documents(self, entry: CustodyEntry) -> None:
+        """A screenshot's WARC (the page as Chromium fetched it, redirects first): indexed, so a file reached
+        through a link has its linking page in the archive too; not a page of its own."""
+        for artefact in (a for a in artefacts_of(entry) if a.role == "warc"):
+            with tempfile.TemporaryFile() as warc:
+                if self._decrypt(entry, artefact, warc):
+                    name = f"screenshot-{entry.seq:08d}.warc.gz"
+                    self.index.add(warc, name)
+                    self.package.add_file(f"archive/{name}", warc, stored=True)
 
     def _page(self, entry: CustodyEntry, lines: list[IndexLine], warc: BinaryIO) -> None:
         detail = entry.detail

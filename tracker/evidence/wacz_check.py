@@ -223,12 +223,13 @@ def _check_custody(bundle: zipfile.ZipFile, names: list[str], hashes: dict[str, 
 
 def _check_artefacts(bundle: zipfile.ZipFile, names: list[str], hashes: dict[str, str], entries: Iterable[CustodyEntry],
                      check: WaczCheck) -> None:  # fmt: skip
-    """Each capture's WARC is the artefact its custody entry names; each screenshot is in the screenshots WARC."""
+    """Each capture's WARC (and each screenshot's, the page as Chromium fetched it) is the artefact its
+    custody entry names; each screenshot is in the screenshots WARC."""
     shots: list[tuple[int, str]] = []
     for entry in entries:
         for artefact in artefacts_of(entry):
-            if entry.kind == "capture" and artefact.role == "warc":
-                name = f"archive/capture-{entry.seq:08d}.warc.gz"
+            if entry.kind in ("capture", "screenshot") and artefact.role == "warc":
+                name = f"archive/{entry.kind}-{entry.seq:08d}.warc.gz"
                 if name not in names:
                     check.problems.append(f"{name}: missing (the WARC of custody entry {entry.seq})")
                 elif name in hashes and hashes[name] != artefact.sha256:
