@@ -134,15 +134,20 @@ def setup_home(root: Path, site: SiteServer, max_pages: int, references: int = 1
     return home
 
 
+def plain_crawl_seconds(root: Path, site: SiteServer) -> float:
+    """Seconds the plain Scrapy spider takes to download ``site``'s pages and images."""
+    plain_path = root / "plain.py"
+    plain_path.write_text(PLAIN_SPIDER)
+    start = time.perf_counter()
+    subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
+    return time.perf_counter() - start
+
+
 def throughput_and_revisit(console: Console, root: Path, args: argparse.Namespace) -> None:
     site = build_site(args.pages, args.images, args.page_bytes)
     site.start()
     # 1. throughput
-    plain_path = root / "plain.py"
-    plain_path.write_text(PLAIN_SPIDER)
-    plain_start = time.perf_counter()
-    subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
-    plain_seconds = time.perf_counter() - plain_start
+    plain_seconds = plain_crawl_seconds(root, site)
     plain_requests = sum(site.requests.values())
     site.reset_counts()
     home = setup_home(root / "a", site, args.pages + 10)
@@ -177,11 +182,7 @@ def throughput_and_revisit(console: Console, root: Path, args: argparse.Namespac
 def capture_cost(console: Console, root: Path, args: argparse.Namespace) -> None:
     site = build_site(args.pages, args.images, args.page_bytes)
     site.start()
-    plain_path = root / "plain.py"
-    plain_path.write_text(PLAIN_SPIDER)
-    start = time.perf_counter()
-    subprocess.run([sys.executable, str(plain_path), site.url("/p/0")], check=True)
-    plain_seconds = time.perf_counter() - start
+    plain_seconds = plain_crawl_seconds(root, site)
     table = Table(title=f"What evidence costs ({args.pages} pages, {args.images} images, {args.capture_references} reported pictures)")
     for column in ("crawl", "sightings", "captures", "screenshots", "seconds", "vs plain", "vs evidence off"):
         table.add_column(column, justify="right" if column != "crawl" else "left")

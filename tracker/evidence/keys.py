@@ -51,22 +51,27 @@ class Keyring:
 
     def _create(self, path: Path) -> bytes:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = os.urandom(KEY_BYTES)
-        staged = path.with_name(f".{path.name}.{os.getpid()}")
-        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.write(fd, key)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        try:
-            os.link(staged, path)  # never replaces a key another process made meanwhile
-        except FileExistsError:
-            return path.read_bytes()
-        finally:
-            staged.unlink()
-        _sync_folder(self.folder)
-        return key
+        return write_secret_once(path, os.urandom(KEY_BYTES))
+
+
+def write_secret_once(path: Path, secret: bytes) -> bytes:
+    """Write ``secret`` to ``path`` (0600, synced, the folder too) unless a file is there already, and
+    return what ``path`` holds: two processes making the first key at once both use the one that won."""
+    staged = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.write(fd, secret)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.link(staged, path)  # never replaces a key another process made meanwhile
+    except FileExistsError:
+        return path.read_bytes()
+    finally:
+        staged.unlink()
+    _sync_folder(path.parent)
+    return secret
 
 
 def _sync_folder(folder: Path) -> None:

@@ -31,6 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from tracker.evidence.errors import EvidenceError
+from tracker.evidence.keys import write_secret_once
 
 KEY_FILE = "signing.pem"
 SIGNING_SPEC_VERSION = "0.1.0"
@@ -87,20 +88,7 @@ def _create(path: Path) -> bytes:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     pem = ec.generate_private_key(ec.SECP256R1()).private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())  # fmt: skip
-    staged = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        os.write(fd, pem)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    try:
-        os.link(staged, path)  # two first exports at once: one key wins, both use it
-    except FileExistsError:
-        return path.read_bytes()
-    finally:
-        staged.unlink()
-    return pem
+    return write_secret_once(path, pem)  # two first exports at once: one key wins, both use it
 
 
 def signature_problem(signed: Mapping[str, Any], hash_text: str, created: str | None) -> str | None:
