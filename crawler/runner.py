@@ -87,6 +87,7 @@ def run_visits(settings: Settings, sites: Sequence[Site], console: Console | Non
     settings.set("LOG_INSTALL_ROOT_HANDLER", console is None, priority="cmdline")
     tracker = Tracker.open(settings["SPREADTRACE_STORE_URI"], match_policy(settings))
     tracker.evidence = evidence_recorder(settings)
+    tracker.capture_every = settings.get("SPREADTRACE_CAPTURE_WHY") or None
     shots = screenshot_pool(settings, {site.name: site for site in sites}, tracker.evidence) if tracker.evidence else None
     if tracker.evidence is not None:
         tracker.evidence.screenshots = shots

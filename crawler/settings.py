@@ -61,6 +61,9 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
+# A targeted check (a notice's deadline) captures every copy it sees, with this reason. Empty: a crawl
+# captures a copy when first seen and when its status changes.
+SPREADTRACE_CAPTURE_WHY = ""
 # The Chromium binary that takes screenshots and prints PDF reports (driven by Playwright; never downloaded).
 # Empty: `chromium` on the PATH (Debian's package).
 SPREADTRACE_CHROMIUM = ""
@@ -110,6 +113,19 @@ SPREADTRACE_MEDIA_TIMEOUT = 600
 # Free bytes, on the home's and the temporary folder's disks, under which a crawl stops (reason "disk"),
 # leaving its visit to be resumed: the record must never be the write that fails. 0: not checked.
 SPREADTRACE_MIN_FREE_BYTES = 512 * 1024**2
+# The notifier's e-mail address: the From of each notice, and where hosts answer.
+SPREADTRACE_NOTICE_EMAIL = ""
+# The person who signs the notices.
+SPREADTRACE_NOTICE_NOTIFIER = ""
+# The organisation that sends takedown notices, named in each (the law asks for the notifier's name).
+SPREADTRACE_NOTICE_ORGANISATION = ""
+# A signature block under each notice (address, registration): text, may hold newlines.
+SPREADTRACE_NOTICE_SIGNATURE = ""
+# The notice template `takedown draft` uses by default: dsa, takeitdown, dmca, abuse, or one of HOME/templates/takedowns/.
+SPREADTRACE_NOTICE_TEMPLATE = "dsa"
+# A targeted check visits only these pages (a JSON list) and the media known on them, nothing else
+# (`takedown check` sets it). Empty: the whole site.
+SPREADTRACE_ONLY_PAGES = ""
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16
 # Consistent ORB keypoints at or over which a candidate is kept as "needs review".
@@ -143,6 +159,22 @@ SPREADTRACE_SCREENSHOT_TIMEOUT = 30.0
 SPREADTRACE_SCREENSHOT_WORKERS = 1
 # The site registry file (TOML). Empty: <home>/sites.toml.
 SPREADTRACE_SITES_FILE = ""
+# A CA certificate (PEM) to trust for STARTTLS besides the system's: an organisation's own relay.
+SPREADTRACE_SMTP_CA = ""
+# The sender address of messages that name none.
+SPREADTRACE_SMTP_FROM = ""
+# The SMTP server notices and alerts are sent through. Empty: nothing is sent by e-mail.
+SPREADTRACE_SMTP_HOST = ""
+# The environment variable holding the SMTP password.
+SPREADTRACE_SMTP_PASSWORD_ENV = "SPREADTRACE_SMTP_PASSWORD"
+# Its port (587: submission with STARTTLS).
+SPREADTRACE_SMTP_PORT = 587
+# STARTTLS: required (refuse to send in clear), optional (use it when offered), off (a relay on loopback).
+SPREADTRACE_SMTP_STARTTLS = "required"
+# Seconds an SMTP exchange may take before the send fails as a timeout.
+SPREADTRACE_SMTP_TIMEOUT = 30.0
+# The environment variable holding the SMTP user name (credentials never live in a file of the home).
+SPREADTRACE_SMTP_USER_ENV = "SPREADTRACE_SMTP_USER"
 # Where the record lives. Empty: sqlite:///<home>/spreadtrace.db.
 SPREADTRACE_STORE_URI = ""
 # Seconds a crawl may run (`crawl --time-limit`); then it stops, and the next run resumes it. 0: no limit.

@@ -7,6 +7,7 @@ turns pages into items and asks only "may I fetch this page?".
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
@@ -15,6 +16,7 @@ from urllib.parse import urldefrag
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.exceptions import NotConfigured
 from scrapy.statscollectors import StatsCollector
 from scrapy.utils.misc import build_from_crawler
@@ -36,6 +38,15 @@ FRONTIER_PEAK_STAT = "spreadtrace/frontier/peak_in_memory"
 _REMEMBERED_URLS = 20_000
 
 
+def _only_pages(settings: BaseSettings) -> frozenset[str] | None:
+    """SPREADTRACE_ONLY_PAGES: the pages a targeted check visits (a JSON list), or None for a whole visit."""
+    raw = settings.get("SPREADTRACE_ONLY_PAGES") or ""
+    if not raw:
+        return None
+    pages = json.loads(raw) if isinstance(raw, str) else raw
+    return frozenset(page_key(str(url)) for url in pages)
+
+
 def page_key(url: str) -> str:
     """The URL a page is known by: links that differ only by fragment are one page."""
     return urldefrag(url)[0]
@@ -50,6 +61,11 @@ class VisitExtension:
         self.budget = budget
         self.worker = worker
         self.rechecks: Rechecks = tracker.visits.rechecks(visit.site)
+        # A targeted check (a notice's deadline): exactly these pages and their known media, nothing else.
+        self.only: frozenset[str] | None = _only_pages(crawler.settings)
+        if self.only is not None:
+            self.rechecks = {page: media for page, media in self.rechecks.items() if page in self.only}
+            self.only = self.only | {media for known in self.rechecks.values() for media in known}
         # Distributed workers queue on Redis, not in memory: no frontier of their own.
         in_memory = crawler.settings.getint("SPREADTRACE_FRONTIER_IN_MEMORY")
         self.frontier = Frontier(tracker, visit.id, in_memory) if worker is None else None
@@ -82,6 +98,8 @@ class VisitExtension:
         over the page budget, or claimed and left in the journal for the frontier to hand out later.
         Re-checks are outside the budget."""
         url = page_key(url)
+        if self.only is not None and url not in self.only:
+            return None
         if url in self._asked:
             self._asked.move_to_end(url)
             return None

@@ -24,6 +24,10 @@ if TYPE_CHECKING:
 CHROMIUM_ARGS = (
     "--no-sandbox",  # the sandbox needs user namespaces, which containers often lack; the pages are still untrusted
     "--disable-gpu",
+    # Crash dumps hold the renderer's memory, pictures of the pages included: none may be written (Debian's
+    # build starts crashpad with a database in ~/.config/chromium otherwise).
+    "--disable-crash-reporter",
+    "--disable-breakpad",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
     "--disable-component-update",

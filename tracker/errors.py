@@ -56,3 +56,7 @@ def refused_by_disk(exc: BaseException) -> bool:
     could be recorded) rather than failing one file. The store says which of its errors are the file's
     (`StoreUnavailable`)."""
     return (isinstance(exc, OSError) and exc.errno in DISK_ERRNOS) or isinstance(exc, StoreUnavailable)
+
+
+class UnknownNotice(TrackerError):
+    """Raised by stores when a takedown notice id does not exist."""

@@ -51,6 +51,7 @@ class Tracker:
         self._matcher: Matcher | None = None
         self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
         self.evidence: EvidenceRecorder | None = None  # set by a crawl that captures evidence
+        self.capture_every: str | None = None  # a targeted check captures every copy it sees, saying why
 
     @property
     def matcher(self) -> Matcher:
@@ -112,8 +113,11 @@ class Tracker:
             for s in sightings:  # seen again, and owing a capture or a screenshot from an earlier visit
                 if s.id not in wanted and (due := self.evidence.owes(s)) is not None:
                     wanted[s.id] = (s, f"retry: {due.reason}")
+                if s.id not in wanted and self.capture_every:
+                    wanted[s.id] = (s, self.capture_every)
             if moved:
-                wanted.update((s.id, (s, moved[s.id])) for s in self.store.sightings_on_page(stored.page_url) if s.id in moved)
+                prefix = f"{self.capture_every}: " if self.capture_every else ""
+                wanted.update((s.id, (s, prefix + moved[s.id])) for s in self.store.sightings_on_page(stored.page_url) if s.id in moved)
             for sighting, why in wanted.values():
                 self._capture(self.evidence, sighting, why, stored, exchanges)
         return sightings

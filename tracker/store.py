@@ -15,6 +15,7 @@ from matcher.hashers.vpdq import frames_from_text
 from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, PendingPage, Reference, Sighting,
                             StatusEvent, Validators, Visit)  # fmt: skip
 from tracker.states import PageRole, VisitOutcome
+from tracker.takedowns.models import Notice, NoticeEvent
 
 
 class HashReference(NamedTuple):
@@ -189,5 +190,28 @@ class AuditStore(Protocol):
     def audit_events(self, case_id: str | None = None) -> list[AuditEvent]: ...
 
 
-class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, AuditStore, Protocol):
+class NoticeStore(Protocol):
+    """Takedown notices (`tracker.takedowns`) and their history, append-only."""
+
+    def add_notice(self, notice: Notice) -> Notice:
+        """Store a new notice; returns it with its id."""
+        ...
+
+    def save_notice(self, notice: Notice) -> Notice:
+        """Replace a stored notice (raises UnknownNotice)."""
+        ...
+
+    def notice(self, notice_id: int) -> Notice:
+        """Raises UnknownNotice."""
+        ...
+
+    def notices(self, case_id: str | None = None) -> list[Notice]:
+        """Oldest first."""
+        ...
+
+    def add_notice_event(self, event: NoticeEvent) -> NoticeEvent: ...
+    def notice_events(self, notice_id: int) -> list[NoticeEvent]: ...
+
+
+class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, AuditStore, NoticeStore, Protocol):
     def close(self) -> None: ...

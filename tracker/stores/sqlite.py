@@ -18,6 +18,7 @@ from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, S
 from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_journal import SQLiteJournal
+from tracker.stores.sqlite_takedowns import SQLiteTakedowns
 
 _CASE_QUERY = (
     "SELECT c.id, c.created_at, c.withdrawn_at, count(CASE WHEN c.withdrawn_at IS NULL THEN r.id END) AS reference_count"
@@ -32,7 +33,7 @@ _SIGHTING_COLUMNS = (
 )  # fmt: skip
 
 
-class SQLiteStore(SQLiteJournal):
+class SQLiteStore(SQLiteTakedowns, SQLiteJournal):
     # -- cases and references ---------------------------------------------------------------------
 
     def ensure_case(self, case_id: str) -> Case:

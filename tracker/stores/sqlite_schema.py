@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -226,5 +226,27 @@ MIGRATIONS = (
     # 9: a report reads what each page with a sighting said of itself (its uploader) by URL, across visits.
     """
     CREATE INDEX visit_pages_url ON visit_pages(url);
+    """,
+    # 10: takedown notices (one per host and case, their items and evidence as JSON) and their history.
+    """
+    CREATE TABLE notices (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        host TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        deadline_at TEXT,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX notices_case ON notices(case_id, status);
+    CREATE TABLE notice_events (
+        id INTEGER PRIMARY KEY,
+        notice_id INTEGER NOT NULL REFERENCES notices(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        what TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX notice_events_notice ON notice_events(notice_id);
     """,
 )
