@@ -68,60 +68,67 @@ class ShotFailed(Exception):
     """Why a screenshot was not taken, in words for the analyst ("timeout: ...", "blocked: ...", "login wall: ...")."""
 
 
-_settings: ShotSettings | None = None
-_playwright: Playwright | None = None
-_browser: Browser | None = None
+class _Worker:
+    """What a worker process keeps between screenshots: its settings, and one Chromium for its life."""
+
+    def __init__(self) -> None:
+        self.settings: ShotSettings | None = None
+        self.playwright: Playwright | None = None
+        self.browser: Browser | None = None
+
+    def running_browser(self, settings: ShotSettings) -> Browser:
+        if self.browser is not None and self.browser.is_connected():
+            return self.browser
+        from playwright.sync_api import sync_playwright
+
+        if self.playwright is None:
+            self.playwright = sync_playwright().start()
+        self.browser = launch(self.playwright, settings.chromium)
+        return self.browser
+
+    def close(self) -> None:
+        if self.browser is not None:
+            self.browser.close()
+        if self.playwright is not None:
+            self.playwright.stop()
+        self.playwright = self.browser = None
+
+
+_WORKER = _Worker()  # one per process: a pool's worker, or a process that runs `shoot` itself (the tests)
 
 
 def init_worker(settings: ShotSettings) -> None:
-    global _settings
-    _settings = settings
+    _WORKER.settings = settings
 
 
 def close_worker() -> None:
     """Close the worker's Chromium and Playwright driver (a worker process ending does it by dying; a
     process that ran `shoot` itself, as the tests do, calls this)."""
-    global _playwright, _browser
-    if _browser is not None:
-        _browser.close()
-    if _playwright is not None:
-        _playwright.stop()
-    _playwright = _browser = None
+    _WORKER.close()
 
 
 def shoot(job: ShotJob) -> int:
     """Take ``job``'s screenshot and seal it as a custody entry; returns the entry's number."""
-    assert _settings is not None, "init_worker was not run"
-    browser = _running_browser(_settings)
-    png, document, detail = _screenshot(browser, _settings, job)
-    vault = open_vault(Path(_settings.home), _settings.keys)
-    info = {"software": _settings.tool, "format": "WARC File Format 1.1", "browser": f"Chromium {browser.version}",
-            "operator": f"{_settings.organisation} / {_settings.analyst}",
+    settings = _WORKER.settings
+    assert settings is not None, "init_worker was not run"
+    browser = _WORKER.running_browser(settings)
+    png, document, detail = _screenshot(browser, settings, job)
+    vault = open_vault(Path(settings.home), settings.keys)
+    info = {"software": settings.tool, "format": "WARC File Format 1.1", "browser": f"Chromium {browser.version}",
+            "operator": f"{settings.organisation} / {settings.analyst}",
             "description": f"spreadtrace screenshot: case {job.case_id}, sighting {job.sighting}: the page as Chromium fetched it"}  # fmt: skip
     with tempfile.TemporaryFile() as warc:  # nameless, as every plaintext of a capture
         if document is not None:
             write_warc(warc, [document], info, f"sighting-{job.sighting}-screenshot.warc.gz")
             warc.seek(0)
         artefacts = [Artefact("screenshot", "image/png", png)] + ([Artefact("warc", "application/warc", warc)] if document else [])
-        entry = vault.record(job.case_id, "screenshot", _settings.analyst, {
+        entry = vault.record(job.case_id, "screenshot", settings.analyst, {
             "sighting": job.sighting, "capture_seq": job.capture_seq, **detail,
             "browser": f"Chromium {browser.version}",
-            "collector": {"organisation": _settings.organisation, "analyst": _settings.analyst},
-            "tool": _settings.tool,
+            "collector": {"organisation": settings.organisation, "analyst": settings.analyst},
+            "tool": settings.tool,
         }, artefacts)  # fmt: skip
     return entry.seq
-
-
-def _running_browser(settings: ShotSettings) -> Browser:
-    global _playwright, _browser
-    if _browser is not None and _browser.is_connected():
-        return _browser
-    from playwright.sync_api import sync_playwright
-
-    if _playwright is None:
-        _playwright = sync_playwright().start()
-    _browser = launch(_playwright, settings.chromium)
-    return _browser
 
 
 def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple[bytes, HttpExchange | None, dict[str, Any]]:

@@ -18,6 +18,7 @@ from spreadtrace.commands.hash import hash_files
 from spreadtrace.commands.report import report
 from spreadtrace.commands.scan import scan
 from spreadtrace.commands.site import site
+from spreadtrace.commands.takedown import takedown
 from spreadtrace.commands.watch import watch
 from spreadtrace.errors import ReturnCode, describe, one_line, return_code_for
 
@@ -57,7 +58,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.end)
 
 
-for command in (case, site, crawl, watch, scan, hash_files, report, evidence, demo):
+for command in (case, site, crawl, watch, scan, hash_files, report, evidence, takedown, demo):
     cli.add_command(command)
 
 

@@ -15,7 +15,7 @@ import pytest
 
 CRAWLER = Path(__file__).resolve().parent.parent / "crawler"
 MODULES = sorted(CRAWLER.rglob("*.py"))
-TRACKER_API = {"tracker", "tracker.models", "tracker.states", "tracker.journal", "tracker.clock", "tracker.evidence"}
+TRACKER_API = {"tracker", "tracker.models", "tracker.states", "tracker.journal", "tracker.clock", "tracker.evidence", "tracker.chromium"}
 STORE_NAMES = {"Store", "open_store", "SQLiteStore"}
 MUTABLE_CALLS = {"dict", "list", "set", "bytearray", "defaultdict", "OrderedDict", "Counter", "deque",
                  "WeakKeyDictionary", "WeakValueDictionary", "WeakSet"}  # fmt: skip
