@@ -61,6 +61,9 @@ ITEM_PIPELINES = {"crawler.pipelines.record.RecordPipeline": 300}
 LOG_LEVEL = "WARNING"
 
 # -- spreadtrace ------------------------------------------------------------------------------------
+# Runs that try to deliver one alert to one contact before a failure is left as it is (`alerts list` shows
+# it; `alerts send` tries again whatever the count). Each run makes one attempt per contact, not a loop.
+SPREADTRACE_ALERT_ATTEMPTS = 5
 # A targeted check (a notice's deadline) captures every copy it sees, with this reason. Empty: a crawl
 # captures a copy when first seen and when its status changes.
 SPREADTRACE_CAPTURE_WHY = ""
@@ -196,3 +199,13 @@ SPREADTRACE_VIDEO_MAX_SECONDS = 600
 SPREADTRACE_VIDEO_MIN_FRAMES = 3
 # Seconds one scheduled visit may run (`spreadtrace watch`); then it is stopped, and the next run resumes it.
 SPREADTRACE_VISIT_TIME_LIMIT = 3600
+# Allow webhooks over plain http. Off: https only, since a POST carries case data (links, hashes); tests turn
+# it on for a receiver on loopback.
+SPREADTRACE_WEBHOOK_ALLOW_HTTP = False
+# Seconds before a webhook POST that failed is tried again, doubling each time (2 s, then 4 s, ...); a
+# Retry-After the receiver sends is waited for instead, up to a minute.
+SPREADTRACE_WEBHOOK_BACKOFF = 2.0
+# Tries, in all, of one webhook POST in one run before it is recorded as failed (the next run tries again).
+SPREADTRACE_WEBHOOK_RETRIES = 3
+# Seconds one webhook POST may take, connecting and answering.
+SPREADTRACE_WEBHOOK_TIMEOUT = 10.0

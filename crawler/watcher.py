@@ -8,6 +8,8 @@ Twisted reactor cannot restart; it gets SPREADTRACE_VISIT_TIME_LIMIT seconds and
 that does not is asked to stop (SIGTERM) a minute later, and killed half a minute after that; then its
 temporary folder is swept (`crawler.scratch`), so a killed visit leaves nothing of what it downloaded. Nothing runs twice at once: one watcher per home (a lock file), one run per site at a time
 (max_instances), and `crawl` itself takes a per-site lock, so a hand-started crawl cannot overlap either.
+The child `crawl` also delivers its visit's alerts when the visit ends (`tracker.alerts`), as a crawl
+started by hand does.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from spreadtrace.app import App, default_home
+from spreadtrace.commands.alerts import alerts
 from spreadtrace.commands.case import case
 from spreadtrace.commands.crawl import crawl
 from spreadtrace.commands.demo import demo, demo_home
@@ -58,7 +59,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.end)
 
 
-for command in (case, site, crawl, watch, scan, hash_files, report, evidence, takedown, demo):
+for command in (case, site, crawl, watch, scan, hash_files, report, evidence, takedown, alerts, demo):
     cli.add_command(command)
 
 

@@ -17,9 +17,9 @@ import pytest
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
 from tracker.errors import CaseWithdrawn, InvalidCaseName, InvalidLabel, StoreUnavailable
-from tracker.models import PageReading, PageVisit, StatusEvent, Validators
+from tracker.models import Delivery, PageReading, PageVisit, StatusEvent, Validators
 from tracker.store import HashReference
-from tracker.states import PageState, VisitOutcome
+from tracker.states import Channel, DeliveryOutcome, PageState, VisitOutcome
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
 PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
@@ -243,6 +243,80 @@ class TestStoreContract:
         other = store.save_sighting(sighting(ref_id, page_url="http://h.example/p/2", site="g"), [], expected_revision=None)
         assert store.sightings_on_page("http://h.example/p/1") == [one, two]
         assert store.sightings_of_site("g") == [other]
+
+    def test_sightings_and_status_moves_are_found_by_time(self, store, ref_id):
+        old = store.save_sighting(sighting(ref_id, first_seen="2026-03-01T09:59:59Z"), [], expected_revision=None)
+        new = store.save_sighting(sighting(ref_id, page_url="http://h.example/p/2"), [], expected_revision=None)
+        at = "2026-03-02T00:00:00Z"
+        back = StatusEvent(old.id, at, Status.REAPPEARED, "media matches")
+        moved = store.save_sighting(replace(old, status=Status.REAPPEARED, status_at=at), [
+            StatusEvent(old.id, "2026-03-01T12:00:00Z", Status.REMOVED, "page removed"), back], expected_revision=old.revision)  # fmt: skip
+        assert store.sightings_since("2026-03-01T10:00:00Z") == [new]  # at or after: the same second counts
+        assert store.sightings_since("2026-03-01T10:00:01Z") == []
+        assert store.status_changes_since("2026-03-01T10:00:00Z", Status.REAPPEARED) == [(back, moved)]
+        assert store.status_changes_since(at, Status.REAPPEARED) == [(back, moved)]
+        assert store.status_changes_since("2026-03-02T00:00:01Z", Status.REAPPEARED) == []
+        assert [e.status for e, _ in store.status_changes_since("2026-03-01T00:00:00Z", Status.REMOVED)] == [Status.REMOVED]
+
+    def test_contacts_are_kept_once_per_case_and_removed(self, store):
+        store.ensure_case("c1")
+        store.ensure_case("c2")
+        mail = store.add_contact("c1", Channel.EMAIL, "team@helpline.example", None, "2026-03-01T10:00:00Z")
+        hook = store.add_contact("c1", Channel.WEBHOOK, "https://hooks.example/a", "s" * 64, "2026-03-01T10:00:01Z")
+        assert mail is not None and hook is not None and hook.secret == "s" * 64
+        assert store.add_contact("c1", Channel.EMAIL, "team@helpline.example", None, "2026-03-02T00:00:00Z") is None
+        other = store.add_contact("c2", Channel.EMAIL, "team@helpline.example", None, "2026-03-01T10:00:02Z")
+        assert store.contacts("c1") == [mail, hook] and store.contacts() == [mail, hook, other]
+        assert store.remove_contact("c1", "team@helpline.example") and not store.remove_contact("c1", "team@helpline.example")
+        assert store.contacts("c1") == [hook] and store.contacts("c2") == [other]
+        with pytest.raises(UnknownCase):
+            store.add_contact("ghost", Channel.EMAIL, "a@b.example", None, "2026-03-01T10:00:00Z")
+
+    def test_an_alert_is_claimed_once_per_contact_until_delivered(self, store):
+        store.ensure_case("c1")
+        alert = {"key": "new_sighting:1", "kind": "new_sighting", "case": "c1", "at": "2026-03-01T10:00:00Z", "sighting_id": 1}
+
+        def claim(target: str, at: str, stale_before: str = "2026-03-01T00:00:00Z") -> Delivery | None:
+            wanted = Delivery("new_sighting:1", "c1", Channel.WEBHOOK, target, at, alert=alert)
+            [got] = store.claim_deliveries([wanted], stale_before)
+            return got
+
+        first = claim("https://hooks.example/a", "2026-03-01T10:00:00Z")
+        assert first is not None and first.id is not None and (first.outcome, first.attempt) == (DeliveryOutcome.SENDING, 1)
+        assert claim("https://hooks.example/a", "2026-03-01T10:00:05Z") is None  # another run is at it
+        elsewhere = claim("https://hooks.example/b", "2026-03-01T10:00:05Z")  # another contact: its own delivery
+        assert elsewhere is not None and elsewhere.attempt == 1
+        store.settle_deliveries([first.id], DeliveryOutcome.FAILED, "HTTP 500, after 3 tries", "2026-03-01T10:00:09Z")
+        [owed] = store.undelivered("2026-03-01T00:00:00Z")
+        assert (owed.id, owed.outcome, owed.reason, owed.alert) == (first.id, DeliveryOutcome.FAILED, "HTTP 500, after 3 tries", alert)
+        assert store.undelivered("2026-03-01T00:00:00Z", max_attempts=1) == []  # tried as often as allowed
+        second = claim("https://hooks.example/a", "2026-03-02T10:00:00Z")
+        assert second is not None and second.attempt == 2
+        store.settle_deliveries([second.id], DeliveryOutcome.DELIVERED, None, "2026-03-02T10:00:01Z")
+        assert claim("https://hooks.example/a", "2026-03-03T10:00:00Z", stale_before="2026-03-03T10:00:00Z") is None
+        # The claim for /b was never settled (its run was killed): once stale, it is owed, and retaken as failed.
+        assert store.undelivered("2026-03-01T10:00:05Z") == []
+        [stale] = store.undelivered("2026-03-02T00:00:00Z")
+        assert stale.target == "https://hooks.example/b" and stale.outcome is DeliveryOutcome.SENDING
+        again = claim("https://hooks.example/b", "2026-03-02T10:00:00Z", stale_before="2026-03-02T00:00:00Z")
+        assert again is not None and again.attempt == 2
+        latest = store.deliveries("c1")
+        assert [(d.target, d.outcome, d.attempt) for d in latest] == [
+            ("https://hooks.example/a", DeliveryOutcome.DELIVERED, 2), ("https://hooks.example/b", DeliveryOutcome.SENDING, 2),
+            ("https://hooks.example/a", DeliveryOutcome.FAILED, 1), ("https://hooks.example/b", DeliveryOutcome.FAILED, 1),
+        ]  # fmt: skip
+        assert latest[-1].reason.startswith("interrupted") and store.deliveries("c1", limit=1) == latest[:1]
+        assert store.deliveries("c2") == []
+
+    def test_a_withdrawn_case_loses_its_contacts_and_deliveries(self, store, ref_id):
+        store.add_contact("c1", Channel.EMAIL, "team@helpline.example", None, "2026-03-01T10:00:00Z")
+        alert = {"key": "new_sighting:1", "page_url": "http://h.example/p/1"}
+        store.claim_deliveries([Delivery("new_sighting:1", "c1", Channel.EMAIL, "team@helpline.example", "2026-03-01T10:00:00Z",
+                                         alert=alert)], "2026-03-01T00:00:00Z")  # fmt: skip
+        store.withdraw_case("c1", "2026-11-22T10:00:00Z")
+        assert store.contacts("c1") == [] and store.deliveries("c1") == [] and store.undelivered("2027-01-01T00:00:00Z") == []
+        with pytest.raises(CaseWithdrawn):
+            store.add_contact("c1", Channel.EMAIL, "team@helpline.example", None, "2026-11-23T00:00:00Z")
 
     def test_visit_journal_claims_each_page_once_within_the_budget(self, store):
         visit = store.open_visit("h-1", "h")

@@ -11,7 +11,8 @@ from urllib.parse import urlsplit
 from matcher import ContentKind, Signal
 from matcher.hashlist import label_problem
 from tracker.errors import InvalidCaseName, InvalidLabel
-from tracker.states import Basis, ClaimState, PageOutcome, PageRole, PageState, Status, Verdict, VisitOutcome
+from tracker.states import (Basis, Channel, ClaimState, DeliveryOutcome, PageOutcome, PageRole, PageState, Status, Verdict,
+                            VisitOutcome)  # fmt: skip
 
 # Always used with fullmatch: `$` would let a trailing newline through.
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -261,3 +262,36 @@ class HttpExchange:
     certificate: bytes | None = field(default=None, repr=False)
     payload_sha256: str | None = None
     redirects: tuple[HttpExchange, ...] = ()  # the redirects that led here, first first: kept before it
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """Who hears of a case's alerts: an e-mail address, or a webhook URL with the secret its POSTs are signed
+    with (HMAC-SHA256; shown once, when the webhook is added)."""
+
+    case_id: str
+    channel: Channel
+    target: str  # the address, or the URL
+    added_at: str
+    secret: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """One attempt to deliver one alert to one contact: a run claims it (``SENDING``), then says how it went.
+
+    ``alert`` is the alert as its JSON object (`tracker.alerts.Alert.as_dict`): links, hashes, times and
+    statuses, never the media; kept so a failed delivery is retried as it was first sent, whoever built it.
+    ``attempt`` counts the runs that tried this alert on this contact, this one included.
+    """
+
+    alert_key: str
+    case_id: str
+    channel: Channel
+    target: str
+    at: str
+    outcome: DeliveryOutcome = DeliveryOutcome.SENDING
+    reason: str | None = None
+    alert: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
+    attempt: int = 0
+    id: int | None = None

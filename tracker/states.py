@@ -11,7 +11,10 @@ import enum
 
 from matcher import Verdict
 
-__all__ = ["Basis", "ClaimState", "PageOutcome", "PageRole", "PageState", "Status", "Verdict", "VisitOutcome"]
+__all__ = [
+    "AlertKind", "Basis", "Channel", "ClaimState", "DeliveryOutcome", "PageOutcome", "PageRole", "PageState", "Status",
+    "Verdict", "VisitOutcome",
+]  # fmt: skip
 
 
 class Status(enum.StrEnum):
@@ -70,3 +73,26 @@ class Basis(enum.StrEnum):
 
     CLAIMED = "claimed"
     OBSERVED = "observed"
+
+
+class AlertKind(enum.StrEnum):
+    """What an alert tells a case's contacts (`tracker.alerts`)."""
+
+    NEW_SIGHTING = "new_sighting"
+    REAPPEARED = "reappeared"  # a copy online again after it was removed or changed
+    OVERDUE_NOTICE = "overdue_notice"  # a takedown notice's deadline passed with copies still online
+
+
+class Channel(enum.StrEnum):
+    """How a contact is reached."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class DeliveryOutcome(enum.StrEnum):
+    """Where one alert's delivery to one contact stands."""
+
+    SENDING = "sending"  # claimed by a run that has not said how it went (still at it, or killed)
+    DELIVERED = "delivered"
+    FAILED = "failed"

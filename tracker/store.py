@@ -12,9 +12,9 @@ from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
 from matcher.hashers.vpdq import frames_from_text
-from tracker.models import (AuditEvent, Case, Link, Observation, PageReading, PageVisit, PendingPage, Reference, Sighting,
-                            StatusEvent, Validators, Visit)  # fmt: skip
-from tracker.states import PageRole, VisitOutcome
+from tracker.models import (AuditEvent, Case, Contact, Delivery, Link, Observation, PageReading, PageVisit, PendingPage,
+                            Reference, Sighting, StatusEvent, Validators, Visit)  # fmt: skip
+from tracker.states import Channel, DeliveryOutcome, PageRole, Status, VisitOutcome
 from tracker.takedowns.models import Notice, NoticeEvent
 
 
@@ -131,6 +131,13 @@ class SightingStore(Protocol):
     def sightings_on_page(self, page_url: str) -> list[Sighting]: ...
     def sightings_of_site(self, site: str) -> list[Sighting]: ...
     def status_history(self, sighting_id: int) -> list[StatusEvent]: ...
+    def sightings_since(self, since: str) -> list[Sighting]:
+        """Every case's sightings first seen at or after ``since``, oldest first (what a visit found)."""
+        ...
+
+    def status_changes_since(self, since: str, status: Status) -> list[tuple[StatusEvent, Sighting]]:
+        """Every move of a sighting to ``status`` at or after ``since``, oldest first, each with its sighting."""
+        ...
 
 
 class VisitStore(Protocol):
@@ -190,6 +197,46 @@ class AuditStore(Protocol):
     def audit_events(self, case_id: str | None = None) -> list[AuditEvent]: ...
 
 
+class AlertStore(Protocol):
+    """A case's contacts, and every attempt to deliver an alert to one (`tracker.alerts`).
+
+    Delivery is claimed before it is made, so two runs delivering at once (two sites' visits ending
+    together, distributed workers) never both send an alert to the same contact.
+    """
+
+    def add_contact(self, case_id: str, channel: Channel, target: str, secret: str | None, at: str) -> Contact | None:
+        """The new contact, or None when the case has it already. Raises UnknownCase, CaseWithdrawn."""
+        ...
+
+    def remove_contact(self, case_id: str, target: str) -> bool:
+        """Whether the case had ``target`` (an address or a URL) as a contact."""
+        ...
+
+    def contacts(self, case_id: str | None = None) -> list[Contact]:
+        """A case's contacts (every case's without one), in the order they were added."""
+        ...
+
+    def claim_deliveries(self, claims: Sequence[Delivery], stale_before: str) -> list[Delivery | None]:
+        """Per claim, in one transaction: its stored attempt (``SENDING``, id and attempt number set), or None
+        when its alert was delivered to that contact already, or another run claimed it at or after
+        ``stale_before`` and has not said how it went."""
+        ...
+
+    def settle_deliveries(self, ids: Sequence[int], outcome: DeliveryOutcome, reason: str | None, at: str) -> None:
+        """Say how claimed attempts went."""
+        ...
+
+    def undelivered(self, stale_before: str, max_attempts: int | None = None) -> list[Delivery]:
+        """Per alert and contact never delivered, its latest attempt when that failed, or was claimed before
+        ``stale_before`` and never settled (its run was killed); only those tried fewer than ``max_attempts``
+        times, when given. Oldest first."""
+        ...
+
+    def deliveries(self, case_id: str | None = None, limit: int = 50) -> list[Delivery]:
+        """The latest attempts, newest first."""
+        ...
+
+
 class NoticeStore(Protocol):
     """Takedown notices (`tracker.takedowns`) and their history, append-only."""
 
@@ -213,5 +260,5 @@ class NoticeStore(Protocol):
     def notice_events(self, notice_id: int) -> list[NoticeEvent]: ...
 
 
-class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, AuditStore, NoticeStore, Protocol):
+class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, AuditStore, AlertStore, NoticeStore, Protocol):
     def close(self) -> None: ...

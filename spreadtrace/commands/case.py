@@ -1,4 +1,4 @@
-"""`spreadtrace case add|list` (and `withdraw`): open cases and register reported material as hashes (hash lists: `hashes`)."""
+"""`spreadtrace case add|list` (and `withdraw`, `contacts`): open cases and register reported material as hashes (hash lists: `hashes`)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.table import Table
 
 from matcher.hashlist import label_problem
 from spreadtrace.app import App
+from spreadtrace.commands.contacts import contacts
 from spreadtrace.commands.hashes import export_hashes, import_hashes
 from spreadtrace.commands.history import match_earlier_media
 from spreadtrace.commands.withdraw import withdraw
@@ -109,3 +110,4 @@ def case_list(app: App) -> None:
 case.add_command(import_hashes)
 case.add_command(export_hashes)
 case.add_command(withdraw)
+case.add_command(contacts)

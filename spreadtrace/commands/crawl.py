@@ -13,9 +13,11 @@ from crawler.sites import Site
 from crawler.stop import DISK, ERROR
 from crawler.watcher import exclusive, site_lock
 from spreadtrace.app import App
+from spreadtrace.commands.alerts import visit_alerts
 from spreadtrace.commands.evidence import stamp_all
 from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.render import print_error
+from tracker.clock import utc_now
 
 
 def visit(
@@ -41,6 +43,14 @@ def visit(
                     raise OSError(exc.errno, exc.strerror, exc.filename or str(lock)) from None
         app.close()  # the crawl opens its own Tracker over the store
         return run_visits(settings, sites, app.err)
+
+
+def visits_began(app: App, summaries: Sequence[VisitSummary], started: str) -> str:
+    """When the earliest of the visits of ``summaries`` began (``started``, this run's start, at the latest)."""
+    began = [started]
+    for summary in summaries:
+        began += [v.started_at for v in app.store.visits(summary.site, limit=5) if v.id == summary.visit_id]
+    return min(began)
 
 
 def print_summaries(app: App, summaries: Sequence[VisitSummary]) -> None:
@@ -73,10 +83,14 @@ def crawl(
     sites = [registry.get(name) for name in names] if names else list(registry)
     if not sites:
         raise UserError(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)")
+    started = utc_now()
     summaries = visit(app, sites, app.err.is_terminal if progress is None else progress, distributed=distributed,
                       resume=not fresh, time_limit=time_limit)  # fmt: skip
     print_summaries(app, summaries)
     stamp_all(app)  # the visit's captures get their trusted time now; a TSA that fails is asked next time
+    # Alerts of the visits, from the start of the earliest (a resumed visit began in an earlier run, which
+    # may have been killed before it alerted); what was delivered before is not sent again.
+    visit_alerts(app, visits_began(app, summaries, started), {s.site for s in summaries})
     # A full disk is the machine's state, not the sites': exit 3, as for any store that cannot be written.
     for summary in summaries:
         if summary.finish_reason.startswith((DISK, ERROR)):

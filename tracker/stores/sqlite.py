@@ -1,5 +1,5 @@
 """The embedded store: cases, references, media hashes, observations, sightings and the audit log in one
-SQLite file (the journal's tables are in `sqlite_journal`, the plumbing in `sqlite_base`)."""
+SQLite file (the journal's tables are in `sqlite_journal`, alerts' in `sqlite_alerts`, the plumbing in `sqlite_base`)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from tracker.errors import CaseWithdrawn, UnknownCase
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, StatusEvent, validate_case_id, validate_label
 from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
+from tracker.stores.sqlite_alerts import SQLiteAlerts, forget_alerts
 from tracker.stores.sqlite_journal import SQLiteJournal
 from tracker.stores.sqlite_takedowns import SQLiteTakedowns
 
@@ -33,7 +34,7 @@ _SIGHTING_COLUMNS = (
 )  # fmt: skip
 
 
-class SQLiteStore(SQLiteTakedowns, SQLiteJournal):
+class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
     # -- cases and references ---------------------------------------------------------------------
 
     def ensure_case(self, case_id: str) -> Case:
@@ -61,6 +62,7 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal):
             # custody log's and audit log's mentions of them keep meaning these references.
             conn.execute("UPDATE refs SET sha256 = NULL, md5 = NULL, label = NULL WHERE case_id = ?", (case_id,))
             conn.execute("UPDATE cases SET withdrawn_at = coalesce(withdrawn_at, ?) WHERE id = ?", (at, case_id))
+            forget_alerts(conn, case_id)
             return references, sightings
 
         return self._write(withdraw)

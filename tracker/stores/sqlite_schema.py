@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 11
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -248,5 +248,35 @@ MIGRATIONS = (
         detail TEXT NOT NULL
     );
     CREATE INDEX notice_events_notice ON notice_events(notice_id);
+    """,
+    # 11: alerts: a case's contacts (e-mail, webhooks with their signing secret) and every attempt to deliver
+    # an alert to one, with the alert itself (links and hashes) to retry it as sent; sightings and status
+    # moves found by time, for the alerts of a visit.
+    """
+    CREATE TABLE alert_contacts (
+        id INTEGER PRIMARY KEY,
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        secret TEXT,
+        added_at TEXT NOT NULL,
+        UNIQUE (case_id, target)
+    );
+    CREATE TABLE alert_deliveries (
+        id INTEGER PRIMARY KEY,
+        alert_key TEXT NOT NULL,
+        case_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        target TEXT NOT NULL,
+        at TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        reason TEXT,
+        attempt INTEGER NOT NULL,
+        alert TEXT NOT NULL
+    );
+    CREATE INDEX alert_deliveries_alert ON alert_deliveries(alert_key, channel, target);
+    CREATE INDEX alert_deliveries_case ON alert_deliveries(case_id, at);
+    CREATE INDEX sightings_first_seen ON sightings(first_seen);
+    CREATE INDEX sighting_events_at ON sighting_events(status, at);
     """,
 )
