@@ -13,9 +13,12 @@ import click
 from rich.table import Table
 
 from spreadtrace.app import App
+from spreadtrace.commands.alerts import deliver_alerts
 from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.output import refuse_existing, staged
 from spreadtrace.render import print_error
+from tracker.alerts import Alert
+from tracker.states import AlertKind
 from tracker.clock import format_utc, utc_now
 from tracker.mail import MailFailed, MailNotConfigured, SmtpSettings
 from tracker.takedowns.deadlines import host_figures, parse_utc
@@ -172,11 +175,18 @@ def check(app: App, now: str | None) -> None:
             continue
         _recheck(app, site, sorted(urls), f"deadline check of notice(s) {', '.join(str(n.id) for n in due if n.site == site)}")
     service.checked(due, moment)  # as of the time the check stands for (--now moves it forward in drills)
+    overdue = []
     for outcome in service.settle_all(moment):
         event = outcome.event
         assert event is not None
         app.out.print(f"notice {outcome.notice.id} ({outcome.notice.host}): {event.what} {json.dumps(event.detail)}",
                       markup=False, highlight=False)  # fmt: skip
+        if event.what == "overdue":
+            notice = outcome.notice
+            overdue.append(Alert(AlertKind.OVERDUE_NOTICE, notice.case_id, event.at, host=notice.host, notice_id=str(notice.id),
+                                 deadline=notice.deadline_at, urls_online=tuple(notice.detail.get("still_online", ()))))  # fmt: skip
+    if overdue:
+        deliver_alerts(app, overdue)
     drafted = [n for n in app.store.notices() if n.status == "draft" and n.follows]
     for notice in drafted:
         app.out.print(f"re-notice {notice.id} drafted for notice {notice.follows} (send it: spreadtrace takedown send {notice.id})",
