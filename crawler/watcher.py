@@ -38,6 +38,9 @@ from crawler.sites import Site, interval_seconds
 
 logger = logging.getLogger(__name__)
 KILL_GRACE_SECONDS = 60
+# Takedown notices' deadlines are checked this often (a notice is due at most this late past its deadline).
+DEADLINE_CHECK_SECONDS = 15 * 60
+DEADLINE_JOB = "~takedown-deadlines"  # not a site name: those are [a-z0-9_-]
 TERM_GRACE_SECONDS = 30
 
 
@@ -101,6 +104,17 @@ def run_visit(home: str, site: str, overrides: Mapping[str, str], time_limit: fl
     return code
 
 
+def run_deadline_check(home: str, overrides: Mapping[str, str]) -> int:
+    """`spreadtrace takedown check` in a child process: notices past their deadline are re-checked (a
+    targeted visit of their pages), closed, marked overdue or reopened."""
+    command = [sys.executable, "-m", "spreadtrace", "--home", home]
+    for name, value in overrides.items():
+        command += ["-s", f"{name}={value}"]
+    code = subprocess.run([*command, "takedown", "check"]).returncode
+    sweep(Path(home) / "tmp")
+    return code
+
+
 def _end(child: subprocess.Popen[bytes]) -> int:
     """Ask the child to stop (it records why and leaves its visit resumable), then kill it."""
     child.terminate()
@@ -136,8 +150,11 @@ class Watcher:
     def sync(self, sites: Sequence[Site]) -> list[str]:
         changes = []
         wanted = {site.name: site for site in sites}
+        if self.scheduler.get_job(DEADLINE_JOB) is None:
+            self.scheduler.add_job(run_deadline_check, IntervalTrigger(seconds=DEADLINE_CHECK_SECONDS), id=DEADLINE_JOB,
+                                   name="takedown deadlines", args=[str(self.home), self.overrides])  # fmt: skip
         for job in self.scheduler.get_jobs():
-            if job.id not in wanted:
+            if job.id not in wanted and job.id != DEADLINE_JOB:
                 job.remove()
                 changes.append(f"{job.id}: removed (no longer in the registry)")
         for site in sites:

@@ -139,4 +139,4 @@ def test_notices_go_out_and_the_deadline_loop_closes_marks_overdue_and_reopens(c
     assert figures[tube["host"]]["overdue"] == 1 and figures[board_host]["median_hours"] is not None
     assert "Per host" in spreadtrace(home, "takedown", "list").stdout
     assert verify_case(vault, "victim-1").ok  # the sent notices are custody entries that chain
-    assert [e.detail["notice"] for e in vault.custody("victim-1").entries() if e.kind == "notice"] == [tube["id"], board["id"], forum["id"]]
+    assert [e.detail["notice"] for e in vault.custody("victim-1").entries() if e.kind == "notice"] == [board["id"], tube["id"], forum["id"]]
