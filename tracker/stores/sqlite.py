@@ -17,6 +17,7 @@ from tracker.errors import CaseWithdrawn, UnknownCase
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, StatusEvent, validate_case_id, validate_label
 from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
+from tracker.stores.sqlite_base import open_case
 from tracker.stores.sqlite_alerts import SQLiteAlerts, forget_alerts
 from tracker.stores.sqlite_journal import SQLiteJournal
 from tracker.stores.sqlite_takedowns import SQLiteTakedowns
@@ -85,11 +86,7 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
         added_at = utc_now()
 
         def insert(conn: sqlite3.Connection) -> int | None:
-            case = conn.execute("SELECT withdrawn_at FROM cases WHERE id = ?", (case_id,)).fetchone()
-            if case is None:
-                raise UnknownCase(case_id)
-            if case["withdrawn_at"] is not None:
-                raise CaseWithdrawn(case_id, case["withdrawn_at"])
+            open_case(conn, case_id)
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO refs (case_id, kind, sha256, md5, label, added_at) VALUES (?, ?, ?, ?, ?, ?)",
                 (case_id, str(kind), sha256, md5, label, added_at),
@@ -343,16 +340,8 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
 
     def log_event(self, event: AuditEvent) -> AuditEvent:
         e = event
-
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO audit_events (at, actor, action, case_id, detail) VALUES (?, ?, ?, ?, ?)",
-                (e.at, e.actor, e.action, e.case_id, json.dumps(e.detail, sort_keys=True)),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        return replace(e, id=self._write(insert))
+        return replace(e, id=self._insert("INSERT INTO audit_events (at, actor, action, case_id, detail) VALUES (?, ?, ?, ?, ?)",
+                                          (e.at, e.actor, e.action, e.case_id, json.dumps(e.detail, sort_keys=True))))
 
     def audit_events(self, case_id: str | None = None) -> list[AuditEvent]:
         where, args = ("WHERE case_id = ?", (case_id,)) if case_id is not None else ("", ())

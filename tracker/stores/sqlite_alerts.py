@@ -7,11 +7,10 @@ import json
 import sqlite3
 from collections.abc import Sequence
 
-from tracker.errors import CaseWithdrawn, UnknownCase
 from tracker.models import Contact, Delivery, Sighting, StatusEvent
 from tracker.states import Channel, DeliveryOutcome, Status
 from tracker.stores import sqlite_rows as rows
-from tracker.stores.sqlite_base import SQLiteConnections
+from tracker.stores.sqlite_base import SQLiteConnections, open_case
 
 INTERRUPTED = "interrupted: the run that claimed it ended without saying how it went"
 
@@ -36,11 +35,7 @@ class SQLiteAlerts(SQLiteConnections):
 
     def add_contact(self, case_id: str, channel: Channel, target: str, secret: str | None, at: str) -> Contact | None:
         def insert(conn: sqlite3.Connection) -> bool:
-            case = conn.execute("SELECT withdrawn_at FROM cases WHERE id = ?", (case_id,)).fetchone()
-            if case is None:
-                raise UnknownCase(case_id)
-            if case["withdrawn_at"] is not None:
-                raise CaseWithdrawn(case_id, case["withdrawn_at"])
+            open_case(conn, case_id)
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO alert_contacts (case_id, channel, target, secret, added_at) VALUES (?, ?, ?, ?, ?)",
                 (case_id, str(channel), target, secret, at),

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tracker.errors import StoreSchemaTooNew, StoreUnavailable
+from tracker.errors import CaseWithdrawn, StoreSchemaTooNew, StoreUnavailable, UnknownCase
 from tracker.stores.sqlite_schema import MIGRATIONS, SCHEMA, SCHEMA_VERSION
 
 T = TypeVar("T")
@@ -66,6 +66,15 @@ def make_private(path: Path) -> None:
                 companion.chmod(mode & 0o700)
         except (FileNotFoundError, PermissionError):
             continue
+
+
+def open_case(conn: sqlite3.Connection, case_id: str) -> None:
+    """Raise UnknownCase or CaseWithdrawn unless ``case_id`` is a case things may be added to."""
+    case = conn.execute("SELECT withdrawn_at FROM cases WHERE id = ?", (case_id,)).fetchone()
+    if case is None:
+        raise UnknownCase(case_id)
+    if case["withdrawn_at"] is not None:
+        raise CaseWithdrawn(case_id, case["withdrawn_at"])
 
 
 class SQLiteConnections:
@@ -160,6 +169,16 @@ class SQLiteConnections:
         self._queue.put((fn, future))
         with self._errors_named():
             return future.result()
+
+    def _insert(self, sql: str, values: tuple[Any, ...]) -> int:
+        """One INSERT on the writer; the new row's id."""
+
+        def insert(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(sql, values)
+            assert cursor.lastrowid is not None
+            return cursor.lastrowid
+
+        return self._write(insert)
 
     def _read(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)

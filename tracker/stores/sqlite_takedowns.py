@@ -15,15 +15,9 @@ from tracker.takedowns.models import Notice, NoticeEvent, NoticeItem, NoticeStat
 
 class SQLiteTakedowns(SQLiteConnections):
     def add_notice(self, notice: Notice) -> Notice:
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO notices (case_id, host, status, created_at, deadline_at, body) VALUES (?, ?, ?, ?, ?, ?)",
-                (notice.case_id, notice.host, str(notice.status), notice.created_at, notice.deadline_at, _document(notice)),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        return replace(notice, id=self._write(insert))
+        return replace(notice, id=self._insert(
+            "INSERT INTO notices (case_id, host, status, created_at, deadline_at, body) VALUES (?, ?, ?, ?, ?, ?)",
+            (notice.case_id, notice.host, str(notice.status), notice.created_at, notice.deadline_at, _document(notice))))  # fmt: skip
 
     def save_notice(self, notice: Notice) -> Notice:
         assert notice.id is not None, "save_notice replaces a notice that add_notice stored"
@@ -50,15 +44,9 @@ class SQLiteTakedowns(SQLiteConnections):
         return [_notice(row) for row in self._read().execute(f"SELECT * FROM notices {where} ORDER BY id", args)]
 
     def add_notice_event(self, event: NoticeEvent) -> NoticeEvent:
-        def insert(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "INSERT INTO notice_events (notice_id, at, actor, what, detail) VALUES (?, ?, ?, ?, ?)",
-                (event.notice_id, event.at, event.actor, event.what, json.dumps(event.detail, sort_keys=True)),
-            )
-            assert cursor.lastrowid is not None
-            return cursor.lastrowid
-
-        return replace(event, id=self._write(insert))
+        return replace(event, id=self._insert(
+            "INSERT INTO notice_events (notice_id, at, actor, what, detail) VALUES (?, ?, ?, ?, ?)",
+            (event.notice_id, event.at, event.actor, event.what, json.dumps(event.detail, sort_keys=True))))  # fmt: skip
 
     def notice_events(self, notice_id: int) -> list[NoticeEvent]:
         found = self._read().execute("SELECT * FROM notice_events WHERE notice_id = ? ORDER BY id", (notice_id,))
