@@ -137,7 +137,8 @@ def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple
 
     guard = _Guard(job.private_domains)
     context = browser.new_context(
-        viewport={"width": settings.width, "height": settings.height}, user_agent=settings.user_agent or None,
+        viewport={"width": settings.width, "height": settings.height},
+        user_agent=f"{settings.user_agent} (screenshot)" if settings.user_agent else None,  # a site's operator tells them apart
         service_workers="block", accept_downloads=False, ignore_https_errors=True,  # as the crawl, which fetched it
     )  # fmt: skip
     try:

@@ -42,6 +42,9 @@ def redirect(location: str, status: int = 302) -> Resource:
     return Resource(b"", status=status, headers={"Location": location})
 
 
+SCREENSHOT_MARK = "(screenshot)"  # what spreadtrace's Chromium adds to the crawl's User-Agent
+
+
 class SiteServer:
     """One site: path -> Resource, served by a ThreadingHTTPServer on ``host`` and a free port."""
 
@@ -51,6 +54,7 @@ class SiteServer:
         self.requests: Counter[str] = Counter()
         self.bytes_sent: Counter[str] = Counter()
         self.not_modified: Counter[str] = Counter()
+        self.screenshot_requests: Counter[str] = Counter()  # by Chromium for screenshots, apart from ``requests``
         self.log: list[tuple[float, str, str]] = []  # (monotonic time, path, User-Agent) of every request
         self._lock = threading.Lock()
         self._server = _bind(host, self)
@@ -68,12 +72,16 @@ class SiteServer:
     def reset_counts(self) -> None:
         with self._lock:
             self.requests.clear()
+            self.screenshot_requests.clear()
             self.log.clear()
             self.bytes_sent.clear()
             self.not_modified.clear()
 
-    def _count(self, path: str, sent: int, not_modified: bool) -> int:
+    def _count(self, path: str, sent: int, not_modified: bool, screenshot: bool = False) -> int:
         with self._lock:
+            if screenshot:  # Chromium taking a capture's screenshot: not the crawler's own traffic
+                self.screenshot_requests[path] += 1
+                return self.screenshot_requests[path]
             self.requests[path] += 1
             self.bytes_sent[path] += sent
             if not_modified:
@@ -97,6 +105,7 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
 
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             path = urlsplit(self.path).path
+            shot = SCREENSHOT_MARK in self.headers.get("User-Agent", "")
             with site._lock:
                 site.log.append((time.monotonic(), path, self.headers.get("User-Agent", "")))
             resource = site.resources.get(path) or Resource(b"<h1>404 Not Found</h1>", status=404)
@@ -105,7 +114,7 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
             with site._lock:
                 seen = site.requests[path]
             if seen < resource.rate_limited:
-                site._count(path, 0, False)
+                site._count(path, 0, False, shot)
                 self.send_response(429)
                 self.send_header("Retry-After", str(resource.retry_after))
                 self.send_header("Content-Length", "0")
@@ -119,7 +128,7 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
             else:
                 fresh = resource.status == 200 and self.headers.get("If-Modified-Since") == _LAST_MODIFIED
             if fresh:
-                site._count(path, 0, True)
+                site._count(path, 0, True, shot)
                 self.send_response(304)
                 self.send_header("ETag", etag)
                 self.end_headers()
@@ -134,7 +143,7 @@ def _bind(host: str, site: SiteServer) -> ThreadingHTTPServer:
             for name, value in resource.headers.items():
                 self.send_header(name, value)
             self.end_headers()
-            site._count(path, self._write_body(resource), False)
+            site._count(path, self._write_body(resource), False, shot)
 
         def _write_body(self, resource: Resource) -> int:
             try:

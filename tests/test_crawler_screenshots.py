@@ -95,7 +95,7 @@ def test_a_screenshot_is_sealed_as_a_custody_entry_with_its_record(site, home):
     assert picture.getpixel((1000, 700)) == (208, 0, 0)  # the page's own background: rendered, not blank
     greens = sum(1 for x in range(0, 300, 2) for y in range(0, 300, 2) if picture.getpixel((x, y)) == (0, 200, 0))
     assert greens > 50  # the picture on the page, fetched from the site's own (allowed) host
-    assert site.log[-1][2] == "spreadtrace-test"  # Chromium sent the crawl's User-Agent
+    assert site.log[-1][2] == "spreadtrace-test (screenshot)"  # the crawl's User-Agent, marked as the screenshot's
 
 
 def responses_in(home, entry: CustodyEntry) -> list[tuple[str, str, bytes]]:
