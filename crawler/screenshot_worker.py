@@ -19,21 +19,21 @@ from __future__ import annotations
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.middlewares import private_address_of
 from tracker.chromium import launch
 from tracker.clock import utc_now
-from tracker.evidence.vault import Artefact, open_vault
-from tracker.evidence.warc import write_warc
+from tracker.evidence import Artefact, open_vault, write_warc
 from tracker.models import HttpExchange
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright, Response, Route
 
-_BLOCKED_STATUS = {403: "forbidden", 429: "rate limited", 451: "unavailable for legal reasons"}
-_LOGIN_STATUS = {401, 407}
+_BLOCKED_STATUS = MappingProxyType({403: "forbidden", 429: "rate limited", 451: "unavailable for legal reasons"})
+_LOGIN_STATUS = frozenset({401, 407})
 _MAX_REQUESTS = 500
 _MAX_DOCUMENT = 10 * 1024 * 1024  # the crawl's own page cap (DOWNLOAD_MAXSIZE)  # a page that asks for more is feeding us, not showing us something
 
@@ -206,7 +206,7 @@ def _document(response: Response, at: str) -> HttpExchange | None:
 def _refuse_walls(page: Page, status: int | None, url: str) -> None:
     if status in _LOGIN_STATUS:
         raise ShotFailed(f"login wall: {url} answered HTTP {status}")
-    if status in _BLOCKED_STATUS:
+    if status is not None and status in _BLOCKED_STATUS:
         raise ShotFailed(f"blocked: {url} answered HTTP {status} ({_BLOCKED_STATUS[status]})")
     if page.locator("input[type=password]").count():
         raise ShotFailed(f"login wall: {url} shows a password field")

@@ -23,8 +23,7 @@ from scrapy.settings import BaseSettings
 from crawler.screenshot_worker import ShotFailed, ShotJob, ShotSettings, init_worker, shoot
 from crawler.sites import Site
 from tracker.chromium import ChromiumMissing, find_chromium
-from tracker.evidence import EvidenceRecorder
-from tracker.evidence.custody import CustodyEntry
+from tracker.evidence import CustodyEntry, EvidenceRecorder
 from tracker.models import Sighting
 
 logger = logging.getLogger(__name__)

@@ -2,6 +2,8 @@
 ("Evidence")."""
 
 from tracker.evidence.capture import Collector, EvidenceRecorder
-from tracker.evidence.vault import EvidenceVault, open_vault
+from tracker.evidence.custody import CustodyEntry
+from tracker.evidence.vault import Artefact, EvidenceVault, open_vault
+from tracker.evidence.warc import write_warc
 
-__all__ = ["Collector", "EvidenceRecorder", "EvidenceVault", "open_vault"]
+__all__ = ["Artefact", "Collector", "CustodyEntry", "EvidenceRecorder", "EvidenceVault", "open_vault", "write_warc"]
