@@ -11,7 +11,7 @@ import enum
 
 from matcher import Verdict
 
-__all__ = ["Basis", "ClaimState", "PageOutcome", "PageRole", "PageState", "Status", "Verdict", "VisitOutcome"]
+__all__ = ["Basis", "ClaimState", "PageOutcome", "PageRole", "PageState", "Review", "Status", "Verdict", "VisitOutcome"]
 
 
 class Status(enum.StrEnum):
@@ -25,6 +25,16 @@ class Status(enum.StrEnum):
     @property
     def still_online(self) -> bool:
         return self in (Status.ONLINE, Status.REAPPEARED)
+
+
+class Review(enum.StrEnum):
+    """What an analyst decided of a sighting (`tracker.review`); a sighting no one decided has none.
+
+    Apart from `Verdict`, which is the matcher's word: a rejected candidate keeps the verdict the matcher
+    gave it, so the record shows both what the matcher said and what a person decided."""
+
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 class PageState(enum.StrEnum):
