@@ -17,6 +17,7 @@ from spreadtrace.commands.demo import demo, demo_home
 from spreadtrace.commands.evidence import evidence
 from spreadtrace.commands.hash import hash_files
 from spreadtrace.commands.report import report
+from spreadtrace.commands.review import review
 from spreadtrace.commands.scan import scan
 from spreadtrace.commands.site import site
 from spreadtrace.commands.takedown import takedown
@@ -59,7 +60,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.end)
 
 
-for command in (case, site, crawl, watch, scan, hash_files, report, evidence, takedown, alerts, demo):
+for command in (case, site, crawl, watch, scan, hash_files, report, review, evidence, takedown, alerts, demo):
     cli.add_command(command)
 
 

@@ -47,6 +47,7 @@ def render_report(console: Console, report: Report) -> None:
     case, summary = report.case, report.summary
     labels = {ref.id: ref.label or f"reference {ref.id}" for ref in report.references}
     review = f", {summary.needs_review} need review" if summary.needs_review else ""
+    review += f", {len(report.rejected)} candidate(s) rejected" if report.rejected else ""
     console.print(Text.assemble(
         (f"Case {case.id}", "bold"),
         f": {case.reference_count} reference(s), {summary.sightings} sighting(s) on {summary.hosts} host(s), "
@@ -55,6 +56,7 @@ def render_report(console: Console, report: Report) -> None:
     first, candidate = report.first_appearance, report.earliest_candidate
     if first is None and candidate is None:
         console.print("No sightings yet.")
+        _rejected(console, report, labels)
         return
     if first is not None:
         _appearance(console, "First appearance", first, labels)
@@ -76,8 +78,21 @@ def render_report(console: Console, report: Report) -> None:
             verdict.append(f" {s.confidence:.2f}")
         timeline.add_row(s.appeared_at[:16].replace("T", " "), str(s.appeared_basis), Text(labels.get(s.reference_id, "?")),
                          verdict, f"{s.decided_by} {s.distance}", str(s.status), Text(s.page_url),
-                         Text(_file_name(s.media_url)))  # fmt: skip
+                         Text(file_name(s.media_url)))  # fmt: skip
     console.print(timeline)
+    _rejected(console, report, labels)
+
+
+def _rejected(console: Console, report: Report, labels: dict[int, str]) -> None:
+    if not report.rejected:
+        return
+    table = Table(title="Rejected by analysts (not copies: not counted above, never in a notice)", title_justify="left")
+    for column in ("sighting", "reference", "rejected", "by", "why", "page", "file"):
+        table.add_column(column, overflow="fold", no_wrap=column == "rejected")
+    for r in report.rejected:
+        table.add_row(str(r.sighting_id), Text(labels.get(r.reference_id, "?")), r.rejected_at[:16].replace("T", " "),
+                      Text(r.rejected_by), Text(r.why), Text(r.page_url), Text(file_name(r.media_url)))  # fmt: skip
+    console.print(table)
 
 
 def _appearance(console: Console, title: str, seen: Appearance, labels: dict[int, str]) -> None:
@@ -86,7 +101,7 @@ def _appearance(console: Console, title: str, seen: Appearance, labels: dict[int
     console.print(Text(f"  page  {seen.page_url}\n  media {seen.media_url}\n  of    {labels.get(seen.reference_id)}"))
 
 
-def _file_name(url: str) -> str:
+def file_name(url: str) -> str:
     """The media URL's last path segment and query: what tells two copies on one page apart."""
     parts = urlsplit(url)
     name = parts.path.rsplit("/", 1)[-1] or parts.path

@@ -9,7 +9,7 @@ import pytest
 
 from tests.test_tracker_store_contract import observation, sighting
 from tracker.rules import FIRST_SEEN, Judgement, concerns, judge, merge_sighting, move, next_status
-from tracker.states import PageState, Status, Verdict
+from tracker.states import PageState, Review, Status, Verdict
 
 T0, T1, T2 = "2026-03-01T10:00:00Z", "2026-03-02T10:00:00Z", "2026-03-03T10:00:00Z"
 REMOVED = Judgement(Status.REMOVED, "page removed: HTTP 404")
@@ -119,6 +119,26 @@ def test_merge_widens_the_window_and_keeps_the_earliest_claim(stored, seen, expe
     merged, _ = merge_sighting(make(stored), make(seen))
     got = (merged.first_seen, merged.last_seen, merged.claimed_at, merged.claimed_source, merged.sha256[0])
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    ("seen", "expected"),
+    [
+        # (sha, last seen, decision) seen where a rejected candidate (bytes "a", last seen T1) is recorded
+        (("a", T2, REVIEW_05), (Review.REJECTED, REVIEW_04)),  # its bytes again (a crawl begun before the rejection)
+        (("a", T2, MATCH_09), (Review.REJECTED, REVIEW_04)),  # the same bytes: still the analyst's word
+        (("b", T2, REVIEW_05), (None, REVIEW_05)),  # other bytes at its place: a new candidate, taken whole
+        (("b", T2, MATCH_09), (None, MATCH_09)),  # the real picture uploaded where the look-alike was
+        (("b", T0, MATCH_09), (Review.REJECTED, REVIEW_04)),  # other bytes, but older than the rejected ones
+    ],
+)  # fmt: skip
+def test_a_rejected_sighting_stays_rejected_until_other_bytes_take_its_place(seen, expected):
+    stored = sighting(1, id=3, sha256="a" * 64, first_seen=T1, last_seen=T1, review=Review.REJECTED, **REVIEW_04)
+    sha, last_seen, decision = seen
+    merged, _ = merge_sighting(stored, sighting(1, sha256=sha * 64, first_seen=last_seen, last_seen=last_seen, **decision))
+    review, kept = expected
+    assert merged.review is review
+    assert {key: getattr(merged, key) for key in kept} == kept
 
 
 def test_merge_never_moves_the_status():

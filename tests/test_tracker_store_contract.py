@@ -16,10 +16,10 @@ import pytest
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
-from tracker.errors import CaseWithdrawn, InvalidCaseName, InvalidLabel, StoreUnavailable
-from tracker.models import Delivery, PageReading, PageVisit, StatusEvent, Validators
+from tracker.errors import CaseWithdrawn, InvalidCaseName, InvalidLabel, StoreUnavailable, UnknownSighting
+from tracker.models import AllowEntry, Delivery, PageReading, PageVisit, ReviewDecision, StatusEvent, Validators
 from tracker.store import HashReference
-from tracker.states import Channel, DeliveryOutcome, PageState, VisitOutcome
+from tracker.states import Channel, DeliveryOutcome, PageState, Review, VisitOutcome
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
 PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
@@ -318,6 +318,68 @@ class TestStoreContract:
         with pytest.raises(CaseWithdrawn):
             store.add_contact("c1", Channel.EMAIL, "team@helpline.example", None, "2026-11-23T00:00:00Z")
 
+    def test_a_sighting_is_read_by_its_id(self, store, ref_id):
+        saved = store.save_sighting(sighting(ref_id, verdict=Verdict.NEEDS_REVIEW, confidence=0.5), [], expected_revision=None)
+        assert store.get_sighting(saved.id) == saved and saved.review is None
+        with pytest.raises(UnknownSighting, match="unknown sighting 999"):
+            store.get_sighting(999)
+
+    def test_the_review_queue_is_the_undecided_candidates_oldest_first(self, store, ref_id):
+        def put(page: str, first_seen: str, **changes: object) -> Sighting:
+            fields = dict(page_url=page, first_seen=first_seen, last_seen=first_seen, verdict=Verdict.NEEDS_REVIEW, confidence=0.5)
+            return store.save_sighting(sighting(ref_id, **{**fields, **changes}), [], expected_revision=None)
+
+        late = put("http://h.example/late", "2026-03-05T00:00:00Z")
+        early = put("http://h.example/early", "2026-03-01T00:00:00Z")
+        put("http://h.example/match", "2026-02-01T00:00:00Z", verdict=Verdict.MATCH, confidence=0.9)  # not a candidate
+        put("http://h.example/done", "2026-02-01T00:00:00Z", review=Review.REJECTED)  # decided
+        store.ensure_case("c2")
+        other_ref = store.add_reference("c2", IMAGE, "b" * 64, None, None, [PDQ]).id
+        other = store.save_sighting(sighting(other_ref, case_id="c2", first_seen="2026-03-03T00:00:00Z",
+                                             verdict=Verdict.NEEDS_REVIEW), [], expected_revision=None)  # fmt: skip
+        assert store.awaiting_review("c1") == [early, late]
+        assert store.awaiting_review() == [early, other, late]
+        assert store.awaiting_review("c2") == [other]
+        with pytest.raises(UnknownCase):
+            store.awaiting_review("nope")
+
+    def test_a_review_is_saved_with_its_sighting_and_allowlist_in_one_write(self, store, ref_id):
+        candidate = store.save_sighting(sighting(ref_id, verdict=Verdict.NEEDS_REVIEW, confidence=0.5), [],
+                                        expected_revision=None)  # fmt: skip
+        at = "2026-03-02T00:00:00Z"
+        review = ReviewDecision(candidate.id, "c1", ref_id, Review.REJECTED, "alice", at, "another cat")
+        event = StatusEvent(candidate.id, at, Status.ONLINE, "rejected by analyst:alice: another cat")
+        allow = [AllowEntry(ref_id, "sha256", "a" * 64), AllowEntry(ref_id, "pdq", "ab" * 32), AllowEntry(ref_id, "pdq", "ab" * 32)]
+        stale = store.save_review(review, replace(candidate, review=Review.REJECTED), [event], allow,
+                                  expected_revision=candidate.revision + 1)  # fmt: skip
+        assert stale is None  # refused whole: no review, no allowlist, no event
+        assert store.reviews() == [] and store.allowlist() == [] and store.status_history(candidate.id) == []
+        saved = store.save_review(review, replace(candidate, review=Review.REJECTED), [event], allow,
+                                  expected_revision=candidate.revision)  # fmt: skip
+        assert saved is not None and saved.review is Review.REJECTED and saved.revision == candidate.revision + 1
+        assert saved.rejected and not saved.actionable and store.awaiting_review() == []
+        [stored] = store.reviews("c1")
+        assert stored == replace(review, id=stored.id) and store.reviews("c2") == []
+        assert store.allowlist() == [AllowEntry(ref_id, "pdq", "ab" * 32, stored.id), AllowEntry(ref_id, "sha256", "a" * 64, stored.id)]
+        assert store.status_history(candidate.id) == [event]
+        # The same entry from a later review: the first one stands.
+        again = ReviewDecision(candidate.id, "c1", ref_id, Review.REJECTED, "bob", at, "again")
+        assert store.save_review(again, saved, [], allow[:1], expected_revision=saved.revision) is not None
+        assert [e.review_id for e in store.allowlist()] == [stored.id, stored.id]
+        assert [r.actor for r in store.reviews()] == ["alice", "bob"]
+
+    def test_a_withdrawn_case_loses_its_reviews_and_allowlist(self, store, ref_id):
+        store.ensure_case("c2")
+        kept_ref = store.add_reference("c2", IMAGE, "b" * 64, None, None, [PDQ]).id
+        for ref, case in ((ref_id, "c1"), (kept_ref, "c2")):
+            candidate = store.save_sighting(sighting(ref, case_id=case, verdict=Verdict.NEEDS_REVIEW), [], expected_revision=None)
+            review = ReviewDecision(candidate.id, case, ref, Review.REJECTED, "alice", "2026-03-02T00:00:00Z", "no")
+            store.save_review(review, replace(candidate, review=Review.REJECTED), [], [AllowEntry(ref, "sha256", "a" * 64)],
+                              expected_revision=candidate.revision)  # fmt: skip
+        assert store.withdraw_case("c1", "2026-03-03T00:00:00Z") == (1, 1)
+        assert [r.case_id for r in store.reviews()] == ["c2"]
+        assert [e.reference_id for e in store.allowlist()] == [kept_ref]
+
     def test_visit_journal_claims_each_page_once_within_the_budget(self, store):
         visit = store.open_visit("h-1", "h")
         assert store.open_visit("h-1", "h") == visit  # a second worker joins the same visit
@@ -467,6 +529,7 @@ def test_a_version_1_sqlite_store_is_migrated_in_place(tmp_path):
     try:
         [old] = store.sightings("c1")
         assert (old.distance, old.verdict, old.confidence, old.status_at, old.revision) == (3, Verdict.MATCH, None, "t", 1)
+        assert old.review is None and store.awaiting_review() == [] and store.allowlist() == []
         assert [e.reason for e in store.status_history(old.id)] == ["first seen"]
         store.log_event(AuditEvent("t", "a", "export-hashes", "c1", {}))
     finally:

@@ -7,7 +7,8 @@ from tracker.errors import StoreUnavailable, TrackerError, UnknownCase, refused_
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting
 from tracker.report import Report, build_report
 from tracker.service import Tracker
-from tracker.states import ClaimState, PageOutcome, PageRole, PageState, Status, Verdict
+from tracker.review import notice_candidates
+from tracker.states import ClaimState, PageOutcome, PageRole, PageState, Review, Status, Verdict
 from tracker.store import Store
 from tracker.stores import open_store
 
@@ -21,6 +22,7 @@ __all__ = [
     "PageState",
     "Reference",
     "Report",
+    "Review",
     "Sighting",
     "Status",
     "Store",
@@ -30,6 +32,7 @@ __all__ = [
     "UnknownCase",
     "Verdict",
     "build_report",
+    "notice_candidates",
     "open_store",
     "refused_by_disk",
 ]

@@ -15,6 +15,19 @@ class UnknownCase(TrackerError):
         self.case_id = case_id
 
 
+class UnknownSighting(TrackerError):
+    """Raised by stores and the review queue when a sighting id does not exist."""
+
+    def __init__(self, sighting_id: int) -> None:
+        super().__init__(f"unknown sighting {sighting_id} (see: spreadtrace review list, or spreadtrace report CASE)")
+        self.sighting_id = sighting_id
+
+
+class ReviewRefused(TrackerError):
+    """Raised by `tracker.review` for a decision that cannot be taken: the sighting is a match already, or
+    was decided before. The message says by whom and what can be done instead."""
+
+
 class CaseWithdrawn(TrackerError):
     """Raised by stores adding to a case that was withdrawn: its material must not come back under its name."""
 

@@ -56,10 +56,12 @@ class VisitJournal:
         return self.store.pending_pages(visit_id, after, limit)
 
     def rechecks(self, site: str) -> Rechecks:
-        """Every page of the site that carries a sighting, with the media URLs and bytes recorded there."""
+        """Every page of the site that carries a sighting, with the media URLs and bytes recorded there; a
+        rejected sighting is not a copy, and its page is not re-checked for it."""
         known: Rechecks = {}
         for sighting in self.store.sightings_of_site(site):
-            known.setdefault(sighting.page_url, {})[sighting.media_url] = sighting.sha256
+            if not sighting.rejected:
+                known.setdefault(sighting.page_url, {})[sighting.media_url] = sighting.sha256
         return known
 
     def finish_page(self, page: PageVisit, links: Sequence[tuple[str, str | None]] = (), reading: PageReading | None = None) -> None:

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from matcher import ContentKind, Signal
 from matcher.hashlist import label_problem
 from tracker.errors import InvalidCaseName, InvalidLabel
-from tracker.states import (Basis, Channel, ClaimState, DeliveryOutcome, PageOutcome, PageRole, PageState, Status, Verdict,
-                            VisitOutcome)  # fmt: skip
+from tracker.states import (Basis, Channel, ClaimState, DeliveryOutcome, PageOutcome, PageRole, PageState, Review, Status,
+                            Verdict, VisitOutcome)  # fmt: skip
 
 # Always used with fullmatch: `$` would let a trailing newline through.
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -105,7 +105,8 @@ class Sighting:
     Derived from observations by the rules in `tracker.rules`; ``first_seen``/``last_seen`` are our own
     observation times, ``claimed_at`` the earliest upload time a page stated for it. ``status_at`` is the
     time of the observation that decided ``status``; ``revision`` counts the sighting's writes, so a store
-    can refuse a write made from a stale read (two workers recording the same copy at once).
+    can refuse a write made from a stale read (two workers recording the same copy at once). ``review`` is
+    what an analyst decided of it (`tracker.review`), None until someone does.
     """
 
     id: int
@@ -128,10 +129,28 @@ class Sighting:
     confidence: float | None = None
     status_at: str | None = None
     revision: int = 0
+    review: Review | None = None
 
     @property
     def confirmed(self) -> bool:
+        """A match, by the matcher or by an analyst who confirmed a candidate. Never a rejected sighting:
+        only a needs-review candidate can be rejected, and it keeps that verdict."""
         return self.verdict is Verdict.MATCH
+
+    @property
+    def rejected(self) -> bool:
+        """An analyst said it is not a copy: out of reports and notices, kept in the record for the audit."""
+        return self.review is Review.REJECTED
+
+    @property
+    def awaiting_review(self) -> bool:
+        """In the review queue: a needs-review candidate no analyst has decided."""
+        return self.verdict is Verdict.NEEDS_REVIEW and self.review is None
+
+    @property
+    def actionable(self) -> bool:
+        """May go in a takedown notice: a confirmed match that no analyst rejected."""
+        return self.confirmed and not self.rejected
 
     @property
     def appeared(self) -> tuple[str, Basis]:
@@ -151,6 +170,33 @@ class AuditEvent:
     case_id: str | None
     detail: dict[str, object]
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDecision:
+    """An analyst's decision on a sighting: confirmed as a copy, or rejected, by whom, when and why."""
+
+    sighting_id: int
+    case_id: str
+    reference_id: int
+    decision: Review
+    actor: str
+    at: str
+    why: str
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AllowEntry:
+    """Media an analyst rejected as a copy of one reference, so it is never a candidate of it again: its
+    SHA-256 (``kind`` "sha256"), or one of its PDQ hashes (``kind`` "pdq", 64 hex digits; near duplicates
+    count, `tracker.allowlist`). Per reference, not per case: a picture that is not one reference may be a
+    true copy of another."""
+
+    reference_id: int
+    kind: str
+    value: str
+    review_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

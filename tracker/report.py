@@ -3,6 +3,11 @@
 Only confirmed matches decide the first appearance and the spread: a gray-zone candidate an analyst has
 not looked at cannot stand as the first appearance with nothing saying so. The earliest candidate is shown
 beside it, as what it is, when it predates the confirmed one.
+
+A candidate an analyst rejected is not a copy: it is out of the sightings, the spread and the totals, as
+it is out of notices. It is listed apart (`Report.rejected`), with who rejected it, when and why: whoever
+reads the report sees that the candidate was looked at and can check the decision, and a needs-review
+count that fell is explained rather than silent.
 """
 
 from __future__ import annotations
@@ -13,13 +18,13 @@ from typing import Any, Protocol
 
 from matcher import ContentKind
 from tracker.clock import utc_now
-from tracker.models import Reference, Sighting
+from tracker.models import Reference, ReviewDecision, Sighting
 from tracker.spread import HostSpread, first_appearance, spread
-from tracker.states import Basis, Status, Verdict
-from tracker.store import CaseStore, SightingStore
+from tracker.states import Basis, Review, Status, Verdict
+from tracker.store import CaseStore, ReviewStore, SightingStore
 
 
-class ReportStore(CaseStore, SightingStore, Protocol):
+class ReportStore(CaseStore, SightingStore, ReviewStore, Protocol):
     """The parts of a Store a report reads."""
 
 
@@ -75,6 +80,22 @@ class SightingEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class RejectedEntry:
+    """A candidate an analyst rejected: not a copy, so not a sighting of the report; kept for the audit."""
+
+    sighting_id: int
+    reference_id: int
+    media_url: str
+    page_url: str
+    host: str
+    sha256: str | None
+    first_seen: str
+    rejected_by: str
+    rejected_at: str
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
 class Appearance:
     """Where and when a copy appeared: the page's claimed time when earlier than ours, else our first sight."""
 
@@ -109,7 +130,8 @@ class Report:
     first_appearance: Appearance | None  # of a confirmed match
     earliest_candidate: Appearance | None  # a needs-review candidate older than the first appearance
     spread: tuple[HostSpread, ...]  # confirmed matches only
-    summary: Totals
+    summary: Totals  # of `sightings`: rejected candidates are not counted
+    rejected: tuple[RejectedEntry, ...]  # candidates analysts rejected, apart from the sightings
 
     def to_json(self) -> dict[str, Any]:
         """The one JSON form: enums as their values, tuples as lists (json.dumps does both)."""
@@ -118,7 +140,9 @@ class Report:
 
 def build_report(store: ReportStore, case_id: str) -> Report:
     case = store.get_case(case_id)
-    sightings = store.sightings(case_id)
+    every = store.sightings(case_id)
+    sightings = [s for s in every if not s.rejected]
+    rejected = [s for s in every if s.rejected]
     copies = Counter(s.reference_id for s in sightings)  # once, not per reference: an import brings thousands
     confirmed = [s for s in sightings if s.confirmed]
     first = first_appearance(confirmed)
@@ -140,7 +164,18 @@ def build_report(store: ReportStore, case_id: str) -> Report:
             hosts=len({s.host for s in sightings}),
             online=sum(1 for s in sightings if s.status.still_online),
         ),
+        rejected=_rejected(rejected, store.reviews(case_id) if rejected else []),
     )
+
+
+def _rejected(sightings: list[Sighting], reviews: list[ReviewDecision]) -> tuple[RejectedEntry, ...]:
+    latest = {r.sighting_id: r for r in reviews if r.decision is Review.REJECTED}  # in order: the last one stands
+    entries = []
+    for s in sightings:
+        review = latest.get(s.id)
+        by, at, why = (review.actor, review.at, review.why) if review is not None else ("?", "?", "?")
+        entries.append(RejectedEntry(s.id, s.reference_id, s.media_url, s.page_url, s.host, s.sha256, s.first_seen, by, at, why))
+    return tuple(entries)
 
 
 def _reference(ref: Reference, count: int) -> ReferenceEntry:

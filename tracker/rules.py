@@ -68,12 +68,20 @@ def merge_sighting(stored: Sighting | None, seen: Sighting) -> tuple[Sighting, t
     - The earliest upload time a page claimed is kept, with where it was read from.
     - The surer decision's verdict, confidence and signals are kept: a confirmed match upgrades a
       needs-review candidate, never the reverse.
+    - A sighting an analyst rejected stays rejected, with the decision it was rejected on, when its
+      bytes are seen again (a crawl begun before the rejection, or looser thresholds since). Other bytes
+      at its place (the allowlist let them through: not the rejected picture) are a new candidate: the
+      rejection is cleared and the new decision taken whole, for an analyst to look at.
     - The status is not touched here: statuses move by `move`.
     """
     if stored is None:
         new = replace(seen, status=Status.ONLINE, status_at=seen.first_seen)
         return new, (StatusEvent(0, seen.first_seen, Status.ONLINE, FIRST_SEEN),)
-    surer = seen if _rank(seen) > _rank(stored) else stored
+    reopened = stored.rejected and seen.sha256 != stored.sha256 and seen.last_seen >= stored.last_seen
+    if reopened:
+        surer = seen
+    else:
+        surer = seen if not stored.rejected and _rank(seen) > _rank(stored) else stored
     claim = seen if seen.claimed_at is not None and (stored.claimed_at is None or seen.claimed_at < stored.claimed_at) else stored
     merged = replace(
         stored,
@@ -87,6 +95,7 @@ def merge_sighting(stored: Sighting | None, seen: Sighting) -> tuple[Sighting, t
         distance=surer.distance,
         decided_by=surer.decided_by,
         signals=surer.signals,
+        review=None if reopened else stored.review,
     )
     return merged, ()
 

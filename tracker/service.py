@@ -13,13 +13,14 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes
+from matcher import ContentKind, Matcher, MatchDecision, MatchPolicy, MediaHashes, Signal
 from matcher.hashlist import HashEntry
+from tracker.allowlist import Allowlist, pdq_distance, usable_pdq
 from tracker.clock import utc_now
 from tracker.errors import refused_by_disk
 from tracker.evidence.capture import EvidenceRecorder
 from tracker.journal import VisitJournal
-from tracker.models import AuditEvent, HttpExchange, Observation, Reference, Sighting
+from tracker.models import AllowEntry, AuditEvent, HttpExchange, Observation, Reference, Sighting
 from tracker.retroactive import Progress, earlier_matches
 from tracker.sightings import SightingBook
 from tracker.store import HashReference, Store
@@ -49,7 +50,9 @@ class Tracker:
         self._lock = threading.RLock()
         self._case_of: dict[int, str] = {}
         self._matcher: Matcher | None = None
-        self._decisions: OrderedDict[str, list[MatchDecision]] = OrderedDict()
+        self._allowlist: Allowlist | None = None
+        # Per SHA-256: the matcher's decisions, and the media's PDQ hashes the allowlist compares.
+        self._decisions: OrderedDict[str, tuple[list[MatchDecision], tuple[int, ...]]] = OrderedDict()
         self.evidence: EvidenceRecorder | None = None  # set by a crawl that captures evidence
         self.capture_every: str | None = None  # a targeted check captures every copy it sees, saying why
 
@@ -63,6 +66,21 @@ class Tracker:
                 self._case_of.update((ref.id, ref.case_id) for ref in references)
                 self._matcher = Matcher(self.policy, ((ref.id, ref.signals) for ref in references))
             return self._matcher
+
+    @property
+    def allowlist(self) -> Allowlist:
+        """What analysts rejected, per reference, read once: a crawl reads it when it starts, and a review
+        in this process adds to it (`reviewed`); a review in another process reaches the next crawl."""
+        with self._lock:
+            if self._allowlist is None:
+                self._allowlist = Allowlist(self.policy, self.store.allowlist())
+            return self._allowlist
+
+    def reviewed(self, entries: Sequence[AllowEntry]) -> None:
+        """A rejection added ``entries`` to the allowlist: from now on this process records none of them."""
+        with self._lock:
+            if self._allowlist is not None:
+                self._allowlist.add(entries)
 
     @classmethod
     def open(cls, store_uri: str, policy: MatchPolicy) -> Tracker:
@@ -102,10 +120,12 @@ class Tracker:
         """
         with self._lock:
             stored = self.store.append_observation(observation)
-            decisions = self._match(stored)
-            before = {s.id for s in self.store.sightings_on_page(stored.page_url)} if decisions and self.evidence else set()
-            sightings = [self._record(stored, d) for d in decisions] if stored.shows else []
-            matched = {d.reference_id for d in decisions}
+            decisions, candidates = self._match(stored), self._candidates(stored)
+            before = {s.id for s in self.store.sightings_on_page(stored.page_url)} if candidates and self.evidence else set()
+            recorded = [self._record(stored, d) for d in candidates] if stored.shows else []
+            # A rejected sighting met again by a crawl that began before the rejection: not news.
+            sightings = [s for s in recorded if not s.rejected]
+            matched = {d.reference_id for d in decisions}  # the copies' statuses: the bytes still match, allowlisted or not
             events = self._book.update_statuses(stored, matched.__contains__)
         if self.evidence is not None and exchanges is not None:
             moved = {event.sighting_id: f"{event.status}: {event.reason}" if event.reason else str(event.status) for event in events}
@@ -136,18 +156,47 @@ class Tracker:
         return self._book.record(observation, decision, self._case_of[decision.reference_id])
 
     def _match(self, observation: Observation) -> list[MatchDecision]:
+        """Every reference the observed bytes match, or may match, as the matcher sees them."""
         if observation.sha256 is None or observation.error is not None:
             return []
-        cached = self._decisions.get(observation.sha256)
+        return self._match_media(observation.sha256)[0]
+
+    def _candidates(self, observation: Observation) -> list[MatchDecision]:
+        """The decisions that make sightings: those of `_match` whose reference's allowlist does not hold
+        the bytes (an analyst rejected them, or a near duplicate of them, as a copy of it)."""
+        if observation.sha256 is None or observation.error is not None:
+            return []
+        decisions, pdq = self._match_media(observation.sha256)
+        return self._allowed(observation, decisions, pdq)
+
+    def _allowed(self, observation: Observation, decisions: list[MatchDecision], pdq: Sequence[int]) -> list[MatchDecision]:
+        if not decisions or not len(self.allowlist):
+            return decisions
+        assert observation.sha256 is not None
+        allowed = []
+        for decision in decisions:
+            if self.allowlist.holds(decision.reference_id, observation.sha256, pdq, pdq_distance(decision)):
+                logger.info("%s on %s: rejected before as a copy of reference %d, not recorded", observation.media_url,
+                            observation.page_url, decision.reference_id)  # fmt: skip
+            else:
+                allowed.append(decision)
+        return allowed
+
+    def _match_media(self, sha256: str) -> tuple[list[MatchDecision], tuple[int, ...]]:
+        cached = self._decisions.get(sha256)
         if cached is not None:
-            self._decisions.move_to_end(observation.sha256)
+            self._decisions.move_to_end(sha256)
             return cached
-        signals = self.store.media_signals(observation.sha256)
+        signals = self.store.media_signals(sha256)
         decisions = self.matcher.match(signals) if isinstance(signals, tuple) else []
-        self._decisions[observation.sha256] = decisions
+        found = (decisions, self._pdq_codes(signals) if decisions and isinstance(signals, tuple) else ())
+        self._decisions[sha256] = found
         if len(self._decisions) > _DECISION_CACHE_SIZE:
             self._decisions.popitem(last=False)
-        return decisions
+        return found
+
+    def _pdq_codes(self, signals: Sequence[Signal]) -> tuple[int, ...]:
+        return tuple(int(value, 16) for value in usable_pdq(signals, self.policy))
 
     # -- references -------------------------------------------------------------------------------
 
@@ -231,13 +280,17 @@ class Tracker:
         found: dict[int, Sighting] = {}
         for sha256, decisions in earlier_matches(self.store, self.policy, references, progress):
             with self._lock:
+                if any(self.allowlist.covers(d.reference_id) for d in decisions):
+                    signals = self.store.media_signals(sha256)
+                    pdq = self._pdq_codes(signals) if isinstance(signals, tuple) else ()
+                    decisions = [d for d in decisions if not self.allowlist.holds(d.reference_id, sha256, pdq, pdq_distance(d))]
                 for observation in self.store.observations_of(sha256):
                     if observation.shows and observation.error is None:
                         for decision in decisions:
                             sighting = self._record(observation, decision)
                             found[sighting.id] = sighting
         with self._lock:
-            replayed = [self._replay(sighting) for sighting in found.values()]
+            replayed = [self._replay(sighting) for sighting in found.values() if not sighting.rejected]
         if replayed:
             logger.info("retroactive matching found %d sightings", len(replayed))
         return replayed

@@ -53,11 +53,15 @@ class SightingBook:
         return events
 
     def apply(self, sighting: Sighting, observation: Observation, matches: bool) -> tuple[Sighting, StatusEvent | None]:
-        """The sighting as it stands once the observation's judgement is applied, and the move it made."""
+        """The sighting as it stands once the observation's judgement is applied, and the move it made. A
+        rejected sighting stays as it was when rejected: it is not a copy, and its comings and goings are
+        no one's business (no re-check, no capture, no alert)."""
         judgement = judge(observation, matches)
         if judgement is None:
             return sighting, None
         for _ in range(_ATTEMPTS):
+            if sighting.rejected:
+                return sighting, None
             moved = move(sighting, judgement, observation.observed_at, observation.id)
             if moved is None:
                 return sighting, None

@@ -12,8 +12,8 @@ import enum
 from matcher import Verdict
 
 __all__ = [
-    "AlertKind", "Basis", "Channel", "ClaimState", "DeliveryOutcome", "PageOutcome", "PageRole", "PageState", "Status",
-    "Verdict", "VisitOutcome",
+    "AlertKind", "Basis", "Channel", "ClaimState", "DeliveryOutcome", "PageOutcome", "PageRole", "PageState", "Review",
+    "Status", "Verdict", "VisitOutcome",
 ]  # fmt: skip
 
 
@@ -28,6 +28,16 @@ class Status(enum.StrEnum):
     @property
     def still_online(self) -> bool:
         return self in (Status.ONLINE, Status.REAPPEARED)
+
+
+class Review(enum.StrEnum):
+    """What an analyst decided of a sighting (`tracker.review`); a sighting no one decided has none.
+
+    Apart from `Verdict`, which is the matcher's word: a rejected candidate keeps the verdict the matcher
+    gave it, so the record shows both what the matcher said and what a person decided."""
+
+    CONFIRMED = "confirmed"
+    REJECTED = "rejected"
 
 
 class PageState(enum.StrEnum):

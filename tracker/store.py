@@ -12,8 +12,8 @@ from typing import NamedTuple, Protocol
 
 from matcher import ContentKind, MediaHashes, Signal
 from matcher.hashers.vpdq import frames_from_text
-from tracker.models import (AuditEvent, Case, Contact, Delivery, Link, Observation, PageReading, PageVisit, PendingPage,
-                            Reference, Sighting, StatusEvent, Validators, Visit)  # fmt: skip
+from tracker.models import (AllowEntry, AuditEvent, Case, Contact, Delivery, Link, Observation, PageReading, PageVisit,
+                            PendingPage, Reference, ReviewDecision, Sighting, StatusEvent, Validators, Visit)  # fmt: skip
 from tracker.states import Channel, DeliveryOutcome, PageRole, Status, VisitOutcome
 from tracker.takedowns.models import Notice, NoticeEvent
 
@@ -69,8 +69,8 @@ class CaseStore(Protocol):
 
     def references(self, case_id: str | None = None) -> list[Reference]: ...
     def withdraw_case(self, case_id: str, at: str) -> tuple[int, int]:
-        """Delete the case's references (hashes) and its sightings with their history, in one transaction,
-        and mark the case withdrawn at ``at``; the numbers of references and sightings deleted. Adding to
+        """Delete the case's references (hashes) and its sightings with their history, review decisions
+        and allowlist, in one transaction, and mark the case withdrawn at ``at``; the numbers of references and sightings deleted. Adding to
         the case raises CaseWithdrawn from then on. Raises UnknownCase."""
         ...
 
@@ -128,6 +128,10 @@ class SightingStore(Protocol):
         ...
 
     def sightings(self, case_id: str) -> list[Sighting]: ...
+    def get_sighting(self, sighting_id: int) -> Sighting:
+        """Raises UnknownSighting."""
+        ...
+
     def sightings_on_page(self, page_url: str) -> list[Sighting]: ...
     def sightings_of_site(self, site: str) -> list[Sighting]: ...
     def status_history(self, sighting_id: int) -> list[StatusEvent]: ...
@@ -187,6 +191,34 @@ class VisitStore(Protocol):
 
     def put_page_reading(self, reading: PageReading) -> None:
         """Replaces the page's previous reading."""
+        ...
+
+
+class ReviewStore(Protocol):
+    """Analysts' decisions on needs-review candidates, and the allowlist a rejection adds to."""
+
+    def awaiting_review(self, case_id: str | None = None) -> list[Sighting]:
+        """Needs-review sightings no analyst has decided, of one case or every case, oldest first (first
+        seen, then id). Raises UnknownCase."""
+        ...
+
+    def save_review(
+        self, review: ReviewDecision, sighting: Sighting, events: Sequence[StatusEvent], allow: Sequence[AllowEntry], *,
+        expected_revision: int,
+    ) -> Sighting | None:
+        """Record ``review``, write ``sighting`` as decided with its ``events``, and put ``allow`` on the
+        allowlist (each entry's ``review_id`` becomes the review's; an entry held already is kept as it
+        was), all in one transaction: a rejection is never stored without its allowlist. Returns the
+        stored sighting, or None (and nothing written) when its revision is no longer ``expected_revision``:
+        the caller reads again and decides again."""  # fmt: skip
+        ...
+
+    def reviews(self, case_id: str | None = None) -> list[ReviewDecision]:
+        """Every decision, of one case or every case, in the order they were taken."""
+        ...
+
+    def allowlist(self) -> list[AllowEntry]:
+        """Every allowlist entry, of every reference of a case not withdrawn (a few per rejection)."""
         ...
 
 
@@ -260,5 +292,6 @@ class NoticeStore(Protocol):
     def notice_events(self, notice_id: int) -> list[NoticeEvent]: ...
 
 
-class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, AuditStore, AlertStore, NoticeStore, Protocol):
+class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, ReviewStore, AuditStore, AlertStore, NoticeStore,
+            Protocol):
     def close(self) -> None: ...

@@ -103,7 +103,8 @@ def case_list(app: App) -> None:
     table = Table("case", "created", "references", "sightings", "status")
     for c in cases:
         status = f"withdrawn {c.withdrawn_at}" if c.withdrawn_at else "open"
-        table.add_row(c.id, c.created_at, str(c.reference_count), str(len(app.store.sightings(c.id))), status)
+        sightings = sum(1 for s in app.store.sightings(c.id) if not s.rejected)  # as the report counts them
+        table.add_row(c.id, c.created_at, str(c.reference_count), str(sightings), status)
     app.out.print(table)
 
 

@@ -9,18 +9,17 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
-from typing import Any
 
 from matcher import ContentKind, MediaHashes, Signal
 from tracker.clock import utc_now
-from tracker.errors import CaseWithdrawn, UnknownCase
+from tracker.errors import CaseWithdrawn, UnknownCase, UnknownSighting
 from tracker.models import AuditEvent, Case, Observation, Reference, Sighting, StatusEvent, validate_case_id, validate_label
 from tracker.store import HashReference, MediaCodes, media_codes
 from tracker.stores import sqlite_rows as rows
 from tracker.stores.sqlite_base import open_case
 from tracker.stores.sqlite_alerts import SQLiteAlerts, forget_alerts
-from tracker.stores.sqlite_journal import SQLiteJournal
 from tracker.stores.sqlite_takedowns import SQLiteTakedowns
+from tracker.stores.sqlite_reviews import SQLiteReviews
 
 _CASE_QUERY = (
     "SELECT c.id, c.created_at, c.withdrawn_at, count(CASE WHEN c.withdrawn_at IS NULL THEN r.id END) AS reference_count"
@@ -29,13 +28,9 @@ _CASE_QUERY = (
 )
 # Rows per executemany in a bulk import: big enough that SQLite, not Python, sets the pace.
 _IMPORT_BATCH = 5000
-_SIGHTING_COLUMNS = (
-    "case_id", "reference_id", "media_url", "page_url", "host", "site", "sha256", "first_seen", "last_seen", "status",
-    "distance", "decided_by", "signals", "claimed_at", "claimed_source", "verdict", "confidence", "status_at",
-)  # fmt: skip
 
 
-class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
+class SQLiteStore(SQLiteTakedowns, SQLiteReviews, SQLiteAlerts):
     # -- cases and references ---------------------------------------------------------------------
 
     def ensure_case(self, case_id: str) -> Case:
@@ -53,6 +48,9 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
             if conn.execute("SELECT 1 FROM cases WHERE id = ?", (case_id,)).fetchone() is None:
                 raise UnknownCase(case_id)
             conn.execute("DELETE FROM sighting_events WHERE sighting_id IN (SELECT id FROM sightings WHERE case_id = ?)", (case_id,))
+            # The allowlist holds hashes of pictures met beside the victim's: nothing of the case stays.
+            conn.execute("DELETE FROM allowlist WHERE reference_id IN (SELECT id FROM refs WHERE case_id = ?)", (case_id,))
+            conn.execute("DELETE FROM reviews WHERE case_id = ?", (case_id,))
             sightings = conn.execute("DELETE FROM sightings WHERE case_id = ?", (case_id,)).rowcount
             references = conn.execute(
                 "SELECT count(*) FROM refs r WHERE r.case_id = ? AND (r.sha256 IS NOT NULL OR r.label IS NOT NULL"
@@ -290,34 +288,13 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
     def save_sighting(
         self, sighting: Sighting, events: Sequence[StatusEvent], *, expected_revision: int | None
     ) -> Sighting | None:
-        values = _sighting_values(sighting)
+        return self._write(lambda conn: rows.write_sighting(conn, sighting, events, expected_revision))
 
-        def save(conn: sqlite3.Connection) -> Sighting | None:
-            if expected_revision is None:
-                placeholders = ", ".join("?" * len(_SIGHTING_COLUMNS))
-                cursor = conn.execute(
-                    f"INSERT OR IGNORE INTO sightings ({', '.join(_SIGHTING_COLUMNS)}, revision) VALUES ({placeholders}, 1)",
-                    values,
-                )
-                if not cursor.rowcount:
-                    return None  # another writer recorded this copy first
-                sighting_id = cursor.lastrowid
-            else:
-                assignments = ", ".join(f"{column} = ?" for column in _SIGHTING_COLUMNS)
-                cursor = conn.execute(
-                    f"UPDATE sightings SET {assignments}, revision = revision + 1 WHERE id = ? AND revision = ?",
-                    (*values, sighting.id, expected_revision),
-                )
-                if not cursor.rowcount:
-                    return None
-                sighting_id = sighting.id
-            conn.executemany(
-                "INSERT INTO sighting_events (sighting_id, at, status, reason, observation_id) VALUES (?, ?, ?, ?, ?)",
-                [(sighting_id, e.at, str(e.status), e.reason, e.observation_id) for e in events],
-            )
-            return rows.sighting(conn.execute("SELECT * FROM sightings WHERE id = ?", (sighting_id,)).fetchone())
-
-        return self._write(save)
+    def get_sighting(self, sighting_id: int) -> Sighting:
+        row = self._read().execute("SELECT * FROM sightings WHERE id = ?", (sighting_id,)).fetchone()
+        if row is None:
+            raise UnknownSighting(sighting_id)
+        return rows.sighting(row)
 
     def sightings(self, case_id: str) -> list[Sighting]:
         self.get_case(case_id)
@@ -352,11 +329,3 @@ class SQLiteStore(SQLiteTakedowns, SQLiteJournal, SQLiteAlerts):
 def _signal_key(kind: str, value: str) -> bytes:
     """A signal as a 16-byte digest: a million vPDQ or PDQ values held as keys cost a fraction of the text."""
     return hashlib.blake2b(f"{kind}:{value}".encode(), digest_size=16).digest()
-
-
-def _sighting_values(s: Sighting) -> tuple[Any, ...]:
-    return (
-        s.case_id, s.reference_id, s.media_url, s.page_url, s.host, s.site, s.sha256, s.first_seen, s.last_seen,
-        str(s.status), s.distance, s.decided_by, json.dumps(list(s.signals)), s.claimed_at, s.claimed_source,
-        str(s.verdict), s.confidence, s.status_at,
-    )  # fmt: skip

@@ -1,13 +1,30 @@
-"""SQLite rows -> the record's models. Enum columns are read back as their enums, JSON columns parsed."""
+"""SQLite rows <-> the record's models. Enum columns are read back as their enums, JSON columns parsed."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 from matcher import Signal
-from tracker.models import Link, Observation, PageVisit, Sighting, StatusEvent, Validators, Visit
-from tracker.states import ClaimState, PageOutcome, PageRole, PageState, Status, Verdict, VisitOutcome
+from collections.abc import Sequence
+
+from tracker.models import AllowEntry, Link, Observation, PageVisit, ReviewDecision, Sighting, StatusEvent, Validators, Visit
+from tracker.states import ClaimState, PageOutcome, PageRole, PageState, Review, Status, Verdict, VisitOutcome
+
+# What `sighting_values` writes, in its order (the id and revision are the store's own).
+SIGHTING_COLUMNS = (
+    "case_id", "reference_id", "media_url", "page_url", "host", "site", "sha256", "first_seen", "last_seen", "status",
+    "distance", "decided_by", "signals", "claimed_at", "claimed_source", "verdict", "confidence", "status_at", "review",
+)  # fmt: skip
+
+
+def sighting_values(s: Sighting) -> tuple[Any, ...]:
+    return (
+        s.case_id, s.reference_id, s.media_url, s.page_url, s.host, s.site, s.sha256, s.first_seen, s.last_seen,
+        str(s.status), s.distance, s.decided_by, json.dumps(list(s.signals)), s.claimed_at, s.claimed_source,
+        str(s.verdict), s.confidence, s.status_at, None if s.review is None else str(s.review),
+    )  # fmt: skip
 
 
 def signal(row: sqlite3.Row) -> Signal:
@@ -21,11 +38,52 @@ def observation(row: sqlite3.Row) -> Observation:
     return Observation(**fields)
 
 
-def sighting(row: sqlite3.Row) -> Sighting:
-    fields = {name: row[name] for name in Sighting.__slots__ if name not in ("signals", "status", "verdict")}
-    return Sighting(
-        **fields, status=Status(row["status"]), verdict=Verdict(row["verdict"]), signals=tuple(json.loads(row["signals"]))
+def write_sighting(
+    conn: sqlite3.Connection, written: Sighting, events: Sequence[StatusEvent], expected_revision: int | None
+) -> Sighting | None:
+    """Insert (``expected_revision`` None) or compare-and-set a sighting, with its events, inside the caller's
+    transaction; the stored sighting, or None when another writer got there first."""
+    values = sighting_values(written)
+    if expected_revision is None:
+        placeholders = ", ".join("?" * len(SIGHTING_COLUMNS))
+        cursor = conn.execute(
+            f"INSERT OR IGNORE INTO sightings ({', '.join(SIGHTING_COLUMNS)}, revision) VALUES ({placeholders}, 1)", values
+        )
+        if not cursor.rowcount:
+            return None  # another writer recorded this copy first
+        sighting_id = cursor.lastrowid
+    else:
+        assignments = ", ".join(f"{column} = ?" for column in SIGHTING_COLUMNS)
+        cursor = conn.execute(
+            f"UPDATE sightings SET {assignments}, revision = revision + 1 WHERE id = ? AND revision = ?",
+            (*values, written.id, expected_revision),
+        )
+        if not cursor.rowcount:
+            return None
+        sighting_id = written.id
+    conn.executemany(
+        "INSERT INTO sighting_events (sighting_id, at, status, reason, observation_id) VALUES (?, ?, ?, ?, ?)",
+        [(sighting_id, e.at, str(e.status), e.reason, e.observation_id) for e in events],
     )
+    return sighting(conn.execute("SELECT * FROM sightings WHERE id = ?", (sighting_id,)).fetchone())
+
+
+def sighting(row: sqlite3.Row) -> Sighting:
+    fields = {name: row[name] for name in Sighting.__slots__ if name not in ("signals", "status", "verdict", "review")}
+    review = None if row["review"] is None else Review(row["review"])
+    return Sighting(
+        **fields, status=Status(row["status"]), verdict=Verdict(row["verdict"]), signals=tuple(json.loads(row["signals"])),
+        review=review,
+    )  # fmt: skip
+
+
+def review(row: sqlite3.Row) -> ReviewDecision:
+    return ReviewDecision(row["sighting_id"], row["case_id"], row["reference_id"], Review(row["decision"]), row["actor"],
+                          row["at"], row["why"], row["id"])  # fmt: skip
+
+
+def allow_entry(row: sqlite3.Row) -> AllowEntry:
+    return AllowEntry(row["reference_id"], row["kind"], row["value"], row["review_id"])
 
 
 def status_event(row: sqlite3.Row) -> StatusEvent:

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 11
+SCHEMA_VERSION = 12
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -278,5 +278,33 @@ MIGRATIONS = (
     CREATE INDEX alert_deliveries_case ON alert_deliveries(case_id, at);
     CREATE INDEX sightings_first_seen ON sightings(first_seen);
     CREATE INDEX sighting_events_at ON sighting_events(status, at);
+    """,
+    # 12: the review queue. A sighting keeps what an analyst decided of it (confirmed, rejected); each
+    # decision is kept with who took it, when and why; a rejection puts the media on its reference's
+    # allowlist (SHA-256 and PDQ), so the same false candidate is not recorded again. The queue is read
+    # through a partial index: the undecided candidates are few beside every sighting.
+    """
+    ALTER TABLE sightings ADD COLUMN review TEXT;
+    CREATE INDEX sightings_awaiting_review ON sightings(first_seen, id) WHERE verdict = 'needs_review' AND review IS NULL;
+    CREATE TABLE reviews (
+        id INTEGER PRIMARY KEY,
+        sighting_id INTEGER NOT NULL REFERENCES sightings(id),
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        reference_id INTEGER NOT NULL REFERENCES refs(id),
+        decision TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        at TEXT NOT NULL,
+        why TEXT NOT NULL
+    );
+    CREATE INDEX reviews_case ON reviews(case_id);
+    CREATE INDEX reviews_sighting ON reviews(sighting_id);
+    CREATE TABLE allowlist (
+        reference_id INTEGER NOT NULL REFERENCES refs(id),
+        kind TEXT NOT NULL,
+        value TEXT NOT NULL,
+        review_id INTEGER NOT NULL REFERENCES reviews(id),
+        PRIMARY KEY (reference_id, kind, value)
+    );
+    CREATE INDEX allowlist_review ON allowlist(review_id);
     """,
 )

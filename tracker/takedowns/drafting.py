@@ -117,7 +117,7 @@ def draft(case_id: str, sightings: Sequence[Sighting], existing: Sequence[Notice
     named = {sid for notice in existing if notice.status in _NAMED for sid in notice.sighting_ids}
     by_host: dict[str, list[Sighting]] = defaultdict(list)
     for sighting in sorted(sightings, key=lambda s: (s.appeared[0], s.id)):
-        if sighting.id not in named and sighting.status.still_online and (not hosts or sighting.host in hosts):
+        if sighting.actionable and sighting.id not in named and sighting.status.still_online and (not hosts or sighting.host in hosts):
             by_host[sighting.host].append(sighting)
     now = utc_now()
     notices = []

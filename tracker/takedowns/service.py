@@ -36,7 +36,7 @@ class Takedowns:
 
     def draft(self, case_id: str, template: str, contacts: Mapping[str, str | None], hosts: Sequence[str] = ()) -> list[Notice]:
         """Draft a notice per host for the case's confirmed copies still online that no notice names yet."""
-        sightings = [s for s in self.store.sightings(case_id) if s.confirmed]
+        sightings = [s for s in self.store.sightings(case_id) if s.actionable]  # confirmed, and no analyst rejected it
         evidence = evidence_by_sighting(self.vault.custody(case_id).entries()) if case_id in self.vault.cases() else {}
         drafts = draft(case_id, sightings, self.store.notices(case_id), template=template, organisation=self.organisation,
                        contacts=contacts, evidence=evidence, environment=self.environment, hosts=hosts)  # fmt: skip
