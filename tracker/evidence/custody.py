@@ -92,15 +92,18 @@ class CustodyLog:
         finally:
             os.close(fd)  # releases the lock
 
-    def entries(self) -> Iterator[CustodyEntry]:
-        """Every entry as written, without checking the chain (`read_chain` checks it). Raises
-        CustodyBroken for a line that is not an entry."""
+    def entries(self, after: int = 0) -> Iterator[CustodyEntry]:
+        """Every entry as written, without checking the chain (`read_chain` checks it); with ``after``,
+        from line ``after + 1`` on, the lines before not parsed (entry N is line N: a log where that
+        fails is named by `verify`). Raises CustodyBroken for a line that is not an entry."""
         if not self.path.exists():
             return
         with open(self.path, "rb") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.endswith(b"\n"):
                     return  # a torn last line: never acknowledged, dropped by the next append
+                if number <= after:
+                    continue
                 try:
                     yield CustodyEntry.from_line(line)
                 except (ValueError, TypeError, KeyError) as exc:

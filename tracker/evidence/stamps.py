@@ -118,7 +118,7 @@ class Stamper:
                 failures += self._ask(batch, missing)
                 self._write(batch)
         done = max((b.last for b in batches), default=0)
-        entries = [entry for entry in self.log.entries() if entry.seq > done]
+        entries = [entry for entry in self.log.entries(after=done) if entry.seq > done]  # the stamped ones unparsed
         if not entries or not self.authorities:
             return failures
         batch = batch_of(entries)
