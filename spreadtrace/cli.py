@@ -19,8 +19,10 @@ from spreadtrace.commands.hash import hash_files
 from spreadtrace.commands.report import report
 from spreadtrace.commands.review import review
 from spreadtrace.commands.scan import scan
+from spreadtrace.commands.serve import serve
 from spreadtrace.commands.site import site
 from spreadtrace.commands.takedown import takedown
+from spreadtrace.commands.user import user
 from spreadtrace.commands.watch import watch
 from spreadtrace.errors import ReturnCode, describe, one_line, return_code_for
 
@@ -60,7 +62,7 @@ def cli(ctx: click.Context, home: Path | None, sites_file: Path | None, override
     ctx.call_on_close(app.end)
 
 
-for command in (case, site, crawl, watch, scan, hash_files, report, review, evidence, takedown, alerts, demo):
+for command in (case, site, crawl, watch, scan, hash_files, report, review, evidence, takedown, alerts, serve, user, demo):
     cli.add_command(command)
 
 

@@ -17,9 +17,9 @@ import pytest
 from matcher import ContentKind, MediaHashes, Signal
 from tracker import AuditEvent, ClaimState, Observation, PageOutcome, PageRole, Sighting, Status, UnknownCase, Verdict, open_store
 from tracker.errors import CaseWithdrawn, InvalidCaseName, InvalidLabel, StoreUnavailable, UnknownSighting
-from tracker.models import AllowEntry, Delivery, PageReading, PageVisit, ReviewDecision, StatusEvent, Validators
+from tracker.models import AllowEntry, Delivery, PageReading, PageVisit, ReviewDecision, StatusEvent, User, Validators
 from tracker.store import HashReference
-from tracker.states import Channel, DeliveryOutcome, PageState, Review, VisitOutcome
+from tracker.states import Channel, DeliveryOutcome, PageState, Review, Role, VisitOutcome
 
 PDQ = Signal("pdq", "ab" * 32, 1, 90)
 PHASH = Signal("phash", "cd" * 8, 1, None, "flip_h")
@@ -458,6 +458,16 @@ class TestStoreContract:
         store.log_event(AuditEvent("2026-03-01T11:00:00Z", "analyst", "reveal", None, {"sighting": 9}))
         assert stored.id is not None and store.audit_events("c1") == [stored]
         assert [e.action for e in store.audit_events()] == ["export-hashes", "reveal"]
+
+    def test_users_are_added_once_read_by_name_and_rehashed(self, store):
+        assert store.users() == [] and store.user("ana") is None
+        ana = User("ana", Role.ANALYST, "$argon2id$one", "2026-03-01T10:00:00Z")
+        assert store.add_user(ana) == ana
+        assert store.add_user(User("ana", Role.ADMIN, "$argon2id$other", "2026-03-02T10:00:00Z")) is None  # taken
+        store.add_user(User("abe", Role.VIEWER, "$argon2id$two", "2026-03-01T11:00:00Z"))
+        assert store.user("ana") == ana and [u.name for u in store.users()] == ["abe", "ana"]
+        assert store.set_password_hash("ana", "$argon2id$new") and store.user("ana").password_hash == "$argon2id$new"
+        assert not store.set_password_hash("nobody", "$argon2id$x") and store.user("nobody") is None
 
     def test_writes_while_streaming_media_history_are_read_back(self, store, ref_id):
         for sha in ("a" * 64, "b" * 64):

@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 from matcher import ContentKind, Signal
 from matcher.hashlist import label_problem
 from tracker.errors import InvalidCaseName, InvalidLabel
-from tracker.states import (Basis, Channel, ClaimState, DeliveryOutcome, PageOutcome, PageRole, PageState, Review, Status,
-                            Verdict, VisitOutcome)  # fmt: skip
+from tracker.states import (Basis, Channel, ClaimState, DeliveryOutcome, PageOutcome, PageRole, PageState, Review, Role,
+                            Status, Verdict, VisitOutcome)  # fmt: skip
 
 # Always used with fullmatch: `$` would let a trailing newline through.
 _CASE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -341,3 +341,15 @@ class Delivery:
     alert: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
     attempt: int = 0
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A dashboard account. ``password_hash`` is argon2's encoded string (parameters and salt included), so
+    a hash made under older parameters still verifies and can be upgraded at the next login."""
+
+    name: str
+    role: Role
+    password_hash: str = field(repr=False)
+    created_at: str
+

@@ -13,8 +13,17 @@ from matcher import Verdict
 
 __all__ = [
     "AlertKind", "Basis", "Channel", "ClaimState", "DeliveryOutcome", "PageOutcome", "PageRole", "PageState", "Review",
-    "Status", "Verdict", "VisitOutcome",
+    "Role", "Status", "Verdict", "VisitOutcome",
 ]  # fmt: skip
+
+
+class Role(enum.StrEnum):
+    """What a dashboard account may do: an admin everything (and reads the audit log), an analyst works the
+    cases (reveals, reviews, notices), a viewer only looks at blurred previews and counts."""
+
+    ADMIN = "admin"
+    ANALYST = "analyst"
+    VIEWER = "viewer"
 
 
 class Status(enum.StrEnum):

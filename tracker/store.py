@@ -13,7 +13,7 @@ from typing import NamedTuple, Protocol
 from matcher import ContentKind, MediaHashes, Signal
 from matcher.hashers.vpdq import frames_from_text
 from tracker.models import (AllowEntry, AuditEvent, Case, Contact, Delivery, Link, Observation, PageReading, PageVisit,
-                            PendingPage, Reference, ReviewDecision, Sighting, StatusEvent, Validators, Visit)  # fmt: skip
+                            PendingPage, Reference, ReviewDecision, Sighting, StatusEvent, User, Validators, Visit)  # fmt: skip
 from tracker.states import Channel, DeliveryOutcome, PageRole, Status, VisitOutcome
 from tracker.takedowns.models import Notice, NoticeEvent
 
@@ -292,6 +292,23 @@ class NoticeStore(Protocol):
     def notice_events(self, notice_id: int) -> list[NoticeEvent]: ...
 
 
+class UserStore(Protocol):
+    """Dashboard accounts (`dashboards.web.accounts`): names, roles and password hashes."""
+
+    def add_user(self, user: User) -> User | None:
+        """Store a new account; None when the name is taken (the stored one is left as it was)."""
+        ...
+
+    def user(self, name: str) -> User | None: ...
+    def users(self) -> list[User]:
+        """Every account, by name."""
+        ...
+
+    def set_password_hash(self, name: str, password_hash: str) -> bool:
+        """Replace an account's hash (a new password, or argon2 parameters upgraded); whether it exists."""
+        ...
+
+
 class Store(CaseStore, MediaStore, ObservationStore, SightingStore, VisitStore, ReviewStore, AuditStore, AlertStore, NoticeStore,
-            Protocol):
+            UserStore, Protocol):
     def close(self) -> None: ...

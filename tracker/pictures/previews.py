@@ -43,12 +43,7 @@ def kept_previews(vault: EvidenceVault, case_id: str, sightings: Iterable[tuple[
     wanted = {sighting_id: media_url for sighting_id, media_url in sightings}
     if case_id not in vault.cases() or not wanted:
         return Previews({}, 0)
-    screenshots: dict[int, list[CustodyEntry]] = {}
-    captures: dict[int, list[CustodyEntry]] = {}
-    for entry in vault.custody(case_id).entries():
-        sighting = entry.detail.get("sighting")
-        if isinstance(sighting, int) and sighting in wanted and entry.kind in ("screenshot", "capture"):
-            (screenshots if entry.kind == "screenshot" else captures).setdefault(sighting, []).append(entry)
+    screenshots, captures = _entries(vault, case_id, wanted)
     reader = _Reader(vault, case_id)
     found: dict[int, Preview] = {}
     for sighting_id, media_url in wanted.items():
@@ -59,6 +54,37 @@ def kept_previews(vault: EvidenceVault, case_id: str, sightings: Iterable[tuple[
     return Previews(found, reader.read)
 
 
+def kept_picture(vault: EvidenceVault, case_id: str, sighting_id: int, media_url: str) -> Picture | None:
+    """The picture a sighting's preview is made from, NOT blurred: what a deliberate, logged reveal shows
+    (the dashboard's). The same choice as `kept_previews`: the newest screenshot, else the captured media."""
+    if case_id not in vault.cases():
+        return None
+    screenshots, captures = _entries(vault, case_id, {sighting_id: media_url})
+    reader = _Reader(vault, case_id)
+    for picture in reader.pictures(reversed(screenshots.get(sighting_id, [])), reversed(captures.get(sighting_id, [])),
+                                   media_url):  # fmt: skip
+        if _blurred(picture.data) is not None:  # a picture Pillow can read, as the preview was
+            return picture
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Picture:
+    data: bytes = field(repr=False)  # the captured bytes themselves
+    source: str
+    taken_at: str
+
+
+def _entries(vault: EvidenceVault, case_id: str, wanted: dict[int, str]) -> tuple[dict[int, list[CustodyEntry]], dict[int, list[CustodyEntry]]]:
+    screenshots: dict[int, list[CustodyEntry]] = {}
+    captures: dict[int, list[CustodyEntry]] = {}
+    for entry in vault.custody(case_id).entries():
+        sighting = entry.detail.get("sighting")
+        if isinstance(sighting, int) and sighting in wanted and entry.kind in ("screenshot", "capture"):
+            (screenshots if entry.kind == "screenshot" else captures).setdefault(sighting, []).append(entry)
+    return screenshots, captures
+
+
 class _Reader:
     """Reads artefacts out of the vault, counting each one decrypted."""
 
@@ -67,16 +93,19 @@ class _Reader:
 
     def previews(self, screenshots: Iterable[CustodyEntry], captures: Iterable[CustodyEntry], media_url: str) -> Iterator[Preview]:
         """Candidates, best first: each screenshot, newest first, then each capture's media, newest first."""
+        for picture in self.pictures(screenshots, captures, media_url):
+            if (jpeg := _blurred(picture.data)) is not None:
+                yield Preview(jpeg, picture.source, picture.taken_at)
+
+    def pictures(self, screenshots: Iterable[CustodyEntry], captures: Iterable[CustodyEntry], media_url: str) -> Iterator[Picture]:
         for entry in screenshots:
             for artefact in artefacts_of(entry):
-                if artefact.role == "screenshot" and (picture := self._picture(artefact.sha256, artefact.size)) is not None:
-                    if (jpeg := _blurred(picture)) is not None:
-                        yield Preview(jpeg, "screenshot", str(entry.detail.get("taken_at") or entry.at))
+                if artefact.role == "screenshot" and (data := self._picture(artefact.sha256, artefact.size)) is not None:
+                    yield Picture(data, "screenshot", str(entry.detail.get("taken_at") or entry.at))
         for entry in captures:
             for artefact in artefacts_of(entry):
-                if artefact.role == "warc" and (picture := self._media_in_warc(artefact.sha256, media_url)) is not None:
-                    if (jpeg := _blurred(picture)) is not None:
-                        yield Preview(jpeg, "media", str(entry.detail.get("observed_at") or entry.at))
+                if artefact.role == "warc" and (data := self._media_in_warc(artefact.sha256, media_url)) is not None:
+                    yield Picture(data, "media", str(entry.detail.get("observed_at") or entry.at))
 
     def _picture(self, sha256: str, size: int) -> bytes | None:
         if size > _MAX_PICTURE_BYTES:

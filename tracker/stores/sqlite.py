@@ -20,6 +20,7 @@ from tracker.stores.sqlite_base import open_case
 from tracker.stores.sqlite_alerts import SQLiteAlerts, forget_alerts
 from tracker.stores.sqlite_takedowns import SQLiteTakedowns
 from tracker.stores.sqlite_reviews import SQLiteReviews
+from tracker.stores.sqlite_users import SQLiteUsers
 
 _CASE_QUERY = (
     "SELECT c.id, c.created_at, c.withdrawn_at, count(CASE WHEN c.withdrawn_at IS NULL THEN r.id END) AS reference_count"
@@ -30,7 +31,7 @@ _CASE_QUERY = (
 _IMPORT_BATCH = 5000
 
 
-class SQLiteStore(SQLiteTakedowns, SQLiteReviews, SQLiteAlerts):
+class SQLiteStore(SQLiteTakedowns, SQLiteReviews, SQLiteAlerts, SQLiteUsers):
     # -- cases and references ---------------------------------------------------------------------
 
     def ensure_case(self, case_id: str) -> Case:

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 12
+SCHEMA_VERSION = 13
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -306,5 +306,14 @@ MIGRATIONS = (
         PRIMARY KEY (reference_id, kind, value)
     );
     CREATE INDEX allowlist_review ON allowlist(review_id);
+    """,
+    # 13: dashboard accounts: a name, a role and an argon2 hash of the password (never the password).
+    """
+    CREATE TABLE users (
+        name TEXT PRIMARY KEY,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
     """,
 )

@@ -1,0 +1,61 @@
+"""What every route reads: the store, the vault, the templates, who is logged in."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from dashboards.web.limits import LoginLimiter
+from tracker.evidence.vault import EvidenceVault
+from tracker.models import User
+from tracker.states import Role
+from tracker.store import Store
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_RANK = {Role.VIEWER: 0, Role.ANALYST: 1, Role.ADMIN: 2}
+
+
+@dataclass
+class Dashboard:
+    store: Store
+    vault: EvidenceVault
+    templates: Jinja2Templates
+    limiter: LoginLimiter
+
+
+class LoginRequired(Exception):
+    """Raised by `current_user` when the request carries no live session: answered with the login page."""
+
+
+def dashboard(request: Request) -> Dashboard:
+    found: Dashboard = request.app.state.dashboard
+    return found
+
+
+def current_user(request: Request) -> User:
+    """The logged-in account, read afresh from the store: a deleted account or a changed role counts at once."""
+    name = request.session.get("user")
+    user = dashboard(request).store.user(name) if isinstance(name, str) else None
+    if user is None:
+        request.session.clear()
+        raise LoginRequired()
+    return user
+
+
+def require(user: User, role: Role) -> None:
+    if _RANK[user.role] < _RANK[role]:
+        raise HTTPException(403, f"{user.role} accounts may not do this")
+
+
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+    """A page, with the CSRF token its forms carry (asgi-csrf puts a getter in the scope)."""
+    token = request.scope.get("csrftoken")
+    context.setdefault("user", None)
+    return dashboard(request).templates.TemplateResponse(
+        request, template, {**context, "csrftoken": token() if token else ""}, status_code=status_code
+    )
