@@ -16,7 +16,7 @@ from tracker.errors import UnknownCase
 from tracker.models import AuditEvent, Sighting, User
 from tracker.pictures import build_pictures
 from tracker.pictures.html import OTHER_HOSTS, PALETTE
-from tracker.pictures.previews import kept_picture, kept_previews
+from tracker.pictures.previews import kept_picture, kept_previews, with_evidence
 from tracker.report import Report, build_report
 from tracker.states import Role
 from tracker.takedowns.models import Notice, NoticeStatus
@@ -57,7 +57,8 @@ def cases(request: Request, user: Account) -> Response:
 def case_page(request: Request, case_id: str, user: Account) -> Response:
     report = _report(request, case_id)
     revealed = set(request.session.get(_REVEALED, []))
-    return render(request, "case.html.j2", user=user, report=report, revealed=revealed,
+    kept = with_evidence(dashboard(request).vault, case_id, [s.id for s in report.sightings])
+    return render(request, "case.html.j2", user=user, report=report, revealed=revealed, kept=kept,
                   may_reveal=user.role is not Role.VIEWER)  # fmt: skip
 
 

@@ -75,6 +75,16 @@ class Picture:
     taken_at: str
 
 
+def with_evidence(vault: EvidenceVault, case_id: str, sighting_ids: Iterable[int]) -> set[int]:
+    """The sightings the vault holds a capture or screenshot of, from the custody log alone (nothing is
+    decrypted): where a page can offer a preview."""
+    wanted = dict.fromkeys(sighting_ids, "")
+    if case_id not in vault.cases() or not wanted:
+        return set()
+    screenshots, captures = _entries(vault, case_id, wanted)
+    return set(screenshots) | set(captures)
+
+
 def _entries(vault: EvidenceVault, case_id: str, wanted: dict[int, str]) -> tuple[dict[int, list[CustodyEntry]], dict[int, list[CustodyEntry]]]:
     screenshots: dict[int, list[CustodyEntry]] = {}
     captures: dict[int, list[CustodyEntry]] = {}
