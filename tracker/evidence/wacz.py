@@ -46,7 +46,7 @@ from tracker.evidence.vault import EvidenceVault, StoredArtefact, artefacts_of
 from tracker.evidence.verify import WITHDRAWN, CaseCheck
 from tracker.evidence.wacz_index import ArchiveIndex, IndexLine, page_title
 from tracker.evidence.wacz_sign import SigningKey, signing_key
-from tracker.evidence.wacz_zip import PackageWriter
+from tracker.evidence.wacz_zip import PackageWriter, Resource
 from tracker.evidence.warc import WarcResource, write_resources
 
 # Kept for the readers that check it: py-wacz's validate refuses any other wacz_version, and WACZ 1.2.0's
@@ -197,22 +197,24 @@ class _Bundle:
                 self._certificate(entry, artefact)
             elif artefact.role == "warc":
                 with tempfile.TemporaryFile() as warc:  # nameless: the reported material, decrypted
-                    if not self._decrypt(entry, artefact, warc):
-                        continue
-                    name = f"capture-{entry.seq:08d}.warc.gz"
-                    lines = self.index.add(warc, name)
-                    self._page(entry, lines, warc)
-                    section.warc = self.package.add_file(f"archive/{name}", warc, stored=True)
+                    if (archived := self._archive(entry, artefact, warc)) is not None:
+                        lines, section.warc = archived
+                        self._page(entry, lines, warc)
 
     def _documents(self, entry: CustodyEntry) -> None:
         """A screenshot's WARC (the page as Chromium fetched it, redirects first): indexed, so a file reached
         through a link has its linking page in the archive too; not a page of its own."""
         for artefact in (a for a in artefacts_of(entry) if a.role == "warc"):
             with tempfile.TemporaryFile() as warc:
-                if self._decrypt(entry, artefact, warc):
-                    name = f"screenshot-{entry.seq:08d}.warc.gz"
-                    self.index.add(warc, name)
-                    self.package.add_file(f"archive/{name}", warc, stored=True)
+                self._archive(entry, artefact, warc)
+
+    def _archive(self, entry: CustodyEntry, artefact: StoredArtefact, warc: BinaryIO) -> tuple[list[IndexLine], Resource] | None:
+        """Decrypt a WARC artefact into ``warc``, index it and store it as ``archive/KIND-SEQ.warc.gz`` (its
+        entry's kind and number); None when it was left out (`_decrypt`)."""
+        if not self._decrypt(entry, artefact, warc):
+            return None
+        name = f"{entry.kind}-{entry.seq:08d}.warc.gz"
+        return self.index.add(warc, name), self.package.add_file(f"archive/{name}", warc, stored=True)
 
     def _page(self, entry: CustodyEntry, lines: list[IndexLine], warc: BinaryIO) -> None:
         detail = entry.detail
