@@ -83,12 +83,16 @@ def trigger_for(site: Site) -> BaseTrigger:
     return IntervalTrigger(seconds=interval_seconds(site.every), timezone=UTC)
 
 
+def spreadtrace_command(home: str, overrides: Mapping[str, str], *args: str) -> list[str]:
+    """``spreadtrace --home HOME -s NAME=VALUE ... ARGS`` as a child process runs it (a Twisted reactor
+    runs once per process, so every crawl a long-running command starts is a process of its own)."""
+    settings = [arg for name, value in overrides.items() for arg in ("-s", f"{name}={value}")]
+    return [sys.executable, "-m", "spreadtrace", "--home", home, *settings, *args]
+
+
 def run_visit(home: str, site: str, overrides: Mapping[str, str], time_limit: float) -> int:
     """One visit of ``site`` in a child process; its exit code (negative: the signal that ended it)."""
-    command = [sys.executable, "-m", "spreadtrace", "--home", home]
-    for name, value in overrides.items():
-        command += ["-s", f"{name}={value}"]
-    command += ["crawl", "--site", site, "--no-progress", "--time-limit", str(time_limit)]
+    command = spreadtrace_command(home, overrides, "crawl", "--site", site, "--no-progress", "--time-limit", str(time_limit))
     started = time.monotonic()
     logger.warning("visit of %s started", site)
     child = subprocess.Popen(command)
@@ -107,10 +111,7 @@ def run_visit(home: str, site: str, overrides: Mapping[str, str], time_limit: fl
 def run_deadline_check(home: str, overrides: Mapping[str, str]) -> int:
     """`spreadtrace takedown check` in a child process: notices past their deadline are re-checked (a
     targeted visit of their pages), closed, marked overdue or reopened."""
-    command = [sys.executable, "-m", "spreadtrace", "--home", home]
-    for name, value in overrides.items():
-        command += ["-s", f"{name}={value}"]
-    code = subprocess.run([*command, "takedown", "check"]).returncode
+    code = subprocess.run(spreadtrace_command(home, overrides, "takedown", "check")).returncode
     sweep(Path(home) / "tmp")
     return code
 

@@ -9,6 +9,11 @@ def utc_now() -> str:
     return format_utc(datetime.now(UTC))
 
 
+def parse_utc(text: str) -> datetime:
+    """A timestamp of ours (or any ISO 8601 time with a zone) as an aware datetime."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
 def format_utc(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)

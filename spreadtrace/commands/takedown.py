@@ -5,13 +5,13 @@ from __future__ import annotations
 import getpass
 import json
 import subprocess
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 import click
 from rich.table import Table
 
+from crawler.watcher import spreadtrace_command
 from spreadtrace.app import App
 from spreadtrace.commands.alerts import deliver_alerts
 from spreadtrace.errors import ReturnCode, UserError
@@ -19,9 +19,9 @@ from spreadtrace.output import refuse_existing, staged
 from spreadtrace.render import print_error
 from tracker.alerts import Alert
 from tracker.states import AlertKind
-from tracker.clock import format_utc, utc_now
+from tracker.clock import parse_claimed_time, utc_now
 from tracker.mail import MailFailed, MailNotConfigured, SmtpSettings
-from tracker.takedowns.deadlines import host_figures, parse_utc
+from tracker.takedowns.deadlines import host_figures
 from tracker.takedowns.drafting import Organisation, template_environment
 from tracker.takedowns.email import notice_email
 from tracker.takedowns.models import Notice
@@ -39,10 +39,9 @@ def takedowns(app: App) -> Takedowns:
 def utc_option(value: str | None) -> str | None:
     if value is None:
         return None
-    try:
-        return format_utc(parse_utc(value))
-    except ValueError:
-        raise UserError(f"--at/--now: {value!r} is not an ISO 8601 time (2026-11-22T10:00:00Z)") from None
+    if (at := parse_claimed_time(value)) is None:
+        raise UserError(f"--at/--now: {value!r} is not an ISO 8601 time (2026-11-22T10:00:00Z)")
+    return at
 
 
 @click.group()
@@ -196,10 +195,8 @@ def check(app: App, now: str | None) -> None:
 def _recheck(app: App, site: str, urls: list[str], why: str) -> None:
     """A visit of exactly ``urls`` of ``site``, capturing every copy it sees (a crawl process of its own:
     a Twisted reactor runs once per process)."""
-    settings = [*(f"{name}={value}" for name, value in app.overrides.items()), f"SPREADTRACE_ONLY_PAGES={json.dumps(urls)}",
-                f"SPREADTRACE_CAPTURE_WHY={why}"]  # fmt: skip
-    command = [sys.executable, "-m", "spreadtrace", "--home", str(app.home), *(arg for s in settings for arg in ("-s", s)),
-               "crawl", "--site", site, "--fresh", "--no-progress"]  # fmt: skip
+    settings = {**app.overrides, "SPREADTRACE_ONLY_PAGES": json.dumps(urls), "SPREADTRACE_CAPTURE_WHY": why}
+    command = spreadtrace_command(str(app.home), settings, "crawl", "--site", site, "--fresh", "--no-progress")
     result = subprocess.run(command, capture_output=True, text=True)
     if result.returncode != 0:
         print_error(app.err, f"re-check of {site} failed (exit {result.returncode}): {result.stderr.strip().splitlines()[-1:] or ''}")

@@ -19,7 +19,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tracker import mail
@@ -27,7 +27,7 @@ from tracker.alerts.alert import Alert
 from tracker.alerts.contacts import InvalidContact, validate_webhook
 from tracker.alerts.emails import alert_message
 from tracker.alerts.webhook import PostPolicy, WebhookFailed, new_delivery_id, payload, post
-from tracker.clock import format_utc, utc_now
+from tracker.clock import format_utc, parse_utc, utc_now
 from tracker.models import Contact, Delivery
 from tracker.states import Channel, DeliveryOutcome
 from tracker.store import AlertStore
@@ -79,7 +79,7 @@ def deliver(alerts: Iterable[Alert], store: AlertStore, settings: Any, *, retry_
     failed and may be tried again (every one, with ``retry_all``). Failures are recorded, never raised."""
     config = AlertSettings.from_settings(settings)
     now = utc_now()
-    stale_before = format_utc(datetime.fromisoformat(now) - CLAIM_STANDS)
+    stale_before = format_utc(parse_utc(now) - CLAIM_STANDS)
     fresh: dict[str, list[Alert]] = defaultdict(list)
     for alert in {a.key: a for a in alerts}.values():
         fresh[alert.case_id].append(alert)

@@ -17,16 +17,12 @@ from __future__ import annotations
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from tracker.clock import format_utc
+from tracker.clock import format_utc, parse_utc
 from tracker.models import Sighting, StatusEvent
 from tracker.states import Status
 from tracker.takedowns.models import Notice, NoticeEvent, NoticeStatus
-
-
-def parse_utc(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def deadline_of(sent_at: str, hours: float) -> str:

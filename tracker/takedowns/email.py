@@ -9,6 +9,8 @@ from email.utils import format_datetime, make_msgid
 
 import jinja2
 
+from tracker.clock import parse_utc
+
 from tracker.takedowns.drafting import Organisation
 from tracker.takedowns.models import Notice
 
@@ -20,7 +22,7 @@ def notice_email(notice: Notice, organisation: Organisation, environment: jinja2
     if notice.recipient:
         message["To"] = notice.recipient
     message["Subject"] = notice.subject
-    when = datetime.fromisoformat(at.replace("Z", "+00:00")) if at else datetime.now(UTC)
+    when = parse_utc(at) if at else datetime.now(UTC)
     message["Date"] = format_datetime(when)
     domain = organisation.email.rpartition("@")[2] or None
     message["Message-ID"] = message_id or make_msgid(f"notice-{notice.id}", domain=domain)
