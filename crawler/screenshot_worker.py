@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from crawler.middlewares import private_address_of
+from crawler.sites import Site
 from tracker.chromium import launch
 from tracker.clock import utc_now
 from tracker.evidence import Artefact, open_vault, write_warc
@@ -61,7 +62,7 @@ class ShotJob:
     sighting: int
     capture_seq: int
     page_url: str
-    private_domains: tuple[str, ...]  # the site's own domains when it sets allow_private, else none
+    private_site: Site | None  # the sighting's site when it sets allow_private: its own hosts may be private
 
 
 class ShotFailed(Exception):
@@ -135,7 +136,7 @@ def _screenshot(browser: Browser, settings: ShotSettings, job: ShotJob) -> tuple
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-    guard = _Guard(job.private_domains)
+    guard = _Guard(job.private_site)
     context = browser.new_context(
         viewport={"width": settings.width, "height": settings.height},
         user_agent=f"{settings.user_agent} (screenshot)" if settings.user_agent else None,  # a site's operator tells them apart
@@ -224,8 +225,8 @@ def _first_line(exc: BaseException) -> str:
 class _Guard:
     """The crawl's private-address rule, for every request the page makes."""
 
-    def __init__(self, private_domains: tuple[str, ...]) -> None:
-        self.private_domains = private_domains
+    def __init__(self, private_site: Site | None) -> None:
+        self.private_site = private_site
         self.verdicts: dict[str, str | None] = {}
         self.refused: list[str] = []
         self.refused_document: str | None = None
@@ -249,9 +250,9 @@ class _Guard:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             return None if parts.scheme in ("data", "blob") else f"scheme {parts.scheme!r}"
-        host = (parts.hostname or "").lower()
-        if any(host == d or host.endswith("." + d) for d in self.private_domains):
+        if self.private_site is not None and self.private_site.covers(url):
             return None
+        host = (parts.hostname or "").lower()
         if host not in self.verdicts:
             self.verdicts[host] = private_address_of(host)
         address = self.verdicts[host]

@@ -54,8 +54,8 @@ class ScreenshotPool:
     def request(self, sighting: Sighting, capture: CustodyEntry) -> str | None:
         """Queue the screenshot of ``sighting``'s page for ``capture``: None, or why it was not queued."""
         site = self.sites.get(sighting.site or "")
-        private = site.allowed_domains if site is not None and site.allow_private else ()
-        job = ShotJob(sighting.case_id, sighting.id, capture.seq, sighting.page_url, tuple(private))
+        private = site if site is not None and site.allow_private else None
+        job = ShotJob(sighting.case_id, sighting.id, capture.seq, sighting.page_url, private)
         with self._lock:
             if len(self._waiting) >= self.backlog:
                 return f"not taken: {self.backlog} screenshots were already waiting"

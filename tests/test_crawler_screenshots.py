@@ -69,7 +69,8 @@ def settings(home, **overrides) -> ShotSettings:
 
 
 def job(site: SiteServer, path: str, *, own_host: bool = True, sighting: int = 7) -> ShotJob:
-    return ShotJob("case-1", sighting, 1, site.url(path), (site.host,) if own_host else ())
+    own = Site("shots", (site.url("/page"),), (site.host,), allow_private=True) if own_host else None
+    return ShotJob("case-1", sighting, 1, site.url(path), own)
 
 
 def entry_of(home, seq: int) -> CustodyEntry:
