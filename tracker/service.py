@@ -120,7 +120,8 @@ class Tracker:
         """
         with self._lock:
             stored = self.store.append_observation(observation)
-            decisions, candidates = self._match(stored), self._candidates(stored)
+            decisions, pdq = self._matched(stored)
+            candidates = self._allowed(stored, decisions, pdq)
             before = {s.id for s in self.store.sightings_on_page(stored.page_url)} if candidates and self.evidence else set()
             recorded = [self._record(stored, d) for d in candidates] if stored.shows else []
             # A rejected sighting met again by a crawl that began before the rejection: not news.
@@ -157,17 +158,14 @@ class Tracker:
 
     def _match(self, observation: Observation) -> list[MatchDecision]:
         """Every reference the observed bytes match, or may match, as the matcher sees them."""
-        if observation.sha256 is None or observation.error is not None:
-            return []
-        return self._match_media(observation.sha256)[0]
+        return self._matched(observation)[0]
 
-    def _candidates(self, observation: Observation) -> list[MatchDecision]:
-        """The decisions that make sightings: those of `_match` whose reference's allowlist does not hold
-        the bytes (an analyst rejected them, or a near duplicate of them, as a copy of it)."""
+    def _matched(self, observation: Observation) -> tuple[list[MatchDecision], tuple[int, ...]]:
+        """`_match`'s decisions, with the media's PDQ hashes the allowlist compares (`_allowed` keeps the
+        decisions that make sightings: those whose reference's allowlist does not hold the bytes)."""
         if observation.sha256 is None or observation.error is not None:
-            return []
-        decisions, pdq = self._match_media(observation.sha256)
-        return self._allowed(observation, decisions, pdq)
+            return [], ()
+        return self._match_media(observation.sha256)
 
     def _allowed(self, observation: Observation, decisions: list[MatchDecision], pdq: Sequence[int]) -> list[MatchDecision]:
         if not decisions or not len(self.allowlist):
