@@ -10,9 +10,8 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from PIL import Image
 
-from dashboards.web.context import current_user, dashboard, render, require
+from dashboards.web.context import current_user, dashboard, render, require, visible_case, visible_cases
 from tracker.clock import utc_now
-from tracker.errors import UnknownCase
 from tracker.models import AuditEvent, Sighting, User
 from tracker.pictures import build_pictures
 from tracker.pictures.html import OTHER_HOSTS, PALETTE
@@ -36,9 +35,7 @@ def cases(request: Request, user: Account) -> Response:
     store = dashboard(request).store
     now = utc_now()
     rows = []
-    for case in store.list_cases():
-        if case.withdrawn_at is not None:
-            continue
+    for case in visible_cases(request, user):
         sightings = [s for s in store.sightings(case.id) if not s.rejected]
         notices = store.notices(case.id)
         rows.append({
@@ -55,7 +52,7 @@ def cases(request: Request, user: Account) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, user: Account) -> Response:
-    report = _report(request, case_id)
+    report = _report(request, user, case_id)
     revealed = set(request.session.get(_REVEALED, []))
     kept = with_evidence(dashboard(request).vault, case_id, [s.id for s in report.sightings])
     return render(request, "case.html.j2", user=user, report=report, revealed=revealed, kept=kept,
@@ -65,7 +62,7 @@ def case_page(request: Request, case_id: str, user: Account) -> Response:
 @router.get("/cases/{case_id}/pictures.json")
 def pictures(request: Request, case_id: str, user: Account) -> Response:
     """What ``static/case.js`` draws, in the HTML report's form (its drawing code is the report's)."""
-    report = _report(request, case_id)
+    report = _report(request, user, case_id)
     drawn = build_pictures(dashboard(request).store, report)
     hosts = list(dict.fromkeys([*drawn.timeline.hosts, *(s.host for s in report.sightings)]))
     colours = {host: PALETTE[n] if n < len(PALETTE) else OTHER_HOSTS for n, host in enumerate(hosts)}
@@ -77,7 +74,7 @@ def pictures(request: Request, case_id: str, user: Account) -> Response:
 @router.get("/cases/{case_id}/sightings/{sighting_id}/preview")
 def preview(request: Request, case_id: str, sighting_id: int, user: Account) -> Response:
     """Blurred and greyscale, made here: the picture itself never reaches the browser (CSS blur would send it)."""
-    sighting = _sighting(request, case_id, sighting_id)
+    sighting = _sighting(request, user, case_id, sighting_id)
     made = kept_previews(dashboard(request).vault, case_id, [(sighting.id, sighting.media_url)]).by_sighting.get(sighting.id)
     if made is None:
         raise HTTPException(404, "no picture of this sighting is kept")
@@ -89,7 +86,7 @@ def reveal(request: Request, case_id: str, sighting_id: int, user: Account) -> R
     """Let this session see one sighting's picture once, and log who asked. The picture is served by
     `revealed_picture`; the grant is used up by it, so a reload shows the preview again."""
     require(user, Role.ANALYST)
-    sighting = _sighting(request, case_id, sighting_id)
+    sighting = _sighting(request, user, case_id, sighting_id)
     dashboard(request).store.log_event(AuditEvent(utc_now(), user.name, "reveal", case_id,
                                                   {"sighting": sighting.id, "via": "dashboard"}))  # fmt: skip
     granted = [s for s in request.session.get(_REVEALED, []) if s != sighting.id]
@@ -100,7 +97,7 @@ def reveal(request: Request, case_id: str, sighting_id: int, user: Account) -> R
 @router.get("/cases/{case_id}/sightings/{sighting_id}/picture")
 def revealed_picture(request: Request, case_id: str, sighting_id: int, user: Account) -> Response:
     require(user, Role.ANALYST)
-    sighting = _sighting(request, case_id, sighting_id)
+    sighting = _sighting(request, user, case_id, sighting_id)
     granted = request.session.get(_REVEALED, [])
     if sighting.id not in granted:
         raise HTTPException(403, "reveal this sighting first")
@@ -119,18 +116,13 @@ def _reencoded(data: bytes) -> bytes:
     return out.getvalue()
 
 
-def _report(request: Request, case_id: str) -> Report:
-    try:
-        report = build_report(dashboard(request).store, case_id)
-    except UnknownCase:
-        raise HTTPException(404, "no such case") from None
-    if report.case.id != case_id:
-        raise HTTPException(404, "no such case")
-    return report
+def _report(request: Request, user: User, case_id: str) -> Report:
+    return build_report(dashboard(request).store, visible_case(request, user, case_id).id)
 
 
-def _sighting(request: Request, case_id: str, sighting_id: int) -> Sighting:
+def _sighting(request: Request, user: User, case_id: str, sighting_id: int) -> Sighting:
     """The case's sighting, or 404: an id from another case is not found here, whatever it is there."""
+    visible_case(request, user, case_id)
     found = next((s for s in dashboard(request).store.sightings(case_id) if s.id == sighting_id), None)
     if found is None or found.rejected:
         raise HTTPException(404, "no such sighting in this case")

@@ -11,8 +11,9 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from dashboards.web.limits import LoginLimiter
+from tracker.errors import UnknownCase
 from tracker.evidence.vault import EvidenceVault
-from tracker.models import User
+from tracker.models import Case, User
 from tracker.states import Role
 from tracker.store import Store
 
@@ -59,3 +60,24 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     return dashboard(request).templates.TemplateResponse(
         request, template, {**context, "csrftoken": token() if token else ""}, status_code=status_code
     )
+
+
+def visible_cases(request: Request, user: User) -> list[Case]:
+    """The cases ``user`` may see on any page (withdrawn cases are gone for everyone). Every page that lists
+    cases, sightings, reviews or notices reads this, so that a restriction holds on all of them."""
+    return [case for case in dashboard(request).store.list_cases() if case.withdrawn_at is None and _may_see(user, case)]
+
+
+def visible_case(request: Request, user: User, case_id: str) -> Case:
+    """The case, or 404 when it is unknown, withdrawn or not ``user``'s to see: a guessed id tells nothing."""
+    try:
+        case = dashboard(request).store.get_case(case_id)
+    except UnknownCase:
+        raise HTTPException(404, "no such case") from None
+    if case.id != case_id or case.withdrawn_at is not None or not _may_see(user, case):
+        raise HTTPException(404, "no such case")
+    return case
+
+
+def _may_see(user: User, case: Case) -> bool:
+    return True
