@@ -44,6 +44,7 @@ IN_FLIGHT_PER_WORKER = 2
 # Fewer items than this are worked on in this process: a worker's start (its imports, 1-2 s) would cost
 # more than it saves.
 POOL_MIN_ITEMS = 8
+TERM_GRACE_S = 5.0
 WORKER_DIED = "the process hashing it died (a crash while decoding it, or out of memory)"
 
 
@@ -150,13 +151,18 @@ def _start(job: Job[T, R], workers: int) -> ProcessPoolExecutor:
 
 
 def _stop(pool: ProcessPoolExecutor) -> None:
-    """Cancel what waits, end the workers now (an item may take seconds: a long video) and reap them."""
+    """Cancel what waits, end the workers now (an item may take seconds: a long video) and reap them. A
+    worker still there after TERM_GRACE_S (stuck in native code that masks signals) is killed: Ctrl-C must
+    leave nothing behind, and a worker alive keeps the terminal's pipes open after we exit."""
     processes = list((getattr(pool, "_processes", None) or {}).values())  # terminate_workers() is 3.14's
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
     for process in processes:
-        process.join()
+        process.join(TERM_GRACE_S)
+        if process.exitcode is None:
+            process.kill()
+            process.join()
 
 
 # -- in the worker ------------------------------------------------------------------------------------

@@ -76,6 +76,8 @@ def test_worker_count_is_one_per_core_for_many_items_and_one_for_a_few():
 
 
 SCRIPT = (
+    "import faulthandler, signal\n"
+    "faulthandler.register(signal.SIGUSR1, all_threads=True)\n"  # where it hangs, should it ever (see `finished`)
     "from spreadtrace.pool import parallel_map\n"
     "from tests.test_cli_pool import Square\n"
     "with parallel_map(Square(hang=4), range(8), workers=2) as results:\n"
@@ -98,21 +100,38 @@ def assert_gone(pids: set[int]) -> None:
     """Each process ended: no longer there, or a zombie (dead, waiting for whoever adopted it to reap it)."""
     for pid in pids:
         for _ in range(100):  # SIGKILL from the kernel on the parent's death takes a moment to land
-            try:
-                state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-            except FileNotFoundError:
-                break
-            if state in ("Z", "X"):
+            if _state(pid) in (None, "Z", "X"):
                 break
             time.sleep(0.1)
         else:
             pytest.fail(f"worker {pid} outlived its parent")
 
 
+def finished(parent: subprocess.Popen[str], workers: set[int]) -> str:
+    """The parent's stderr once it and everything holding its pipes ended; if that takes over a minute,
+    fail with what is still there and the parent's thread stacks, rather than a bare timeout."""
+    try:
+        return parent.communicate(timeout=60)[1]
+    except subprocess.TimeoutExpired:
+        alive = {pid: _state(pid) for pid in {parent.pid, *workers}}
+        if alive[parent.pid] not in (None, "Z"):
+            os.kill(parent.pid, signal.SIGUSR1)
+            time.sleep(1)
+        os.killpg(parent.pid, signal.SIGKILL)
+        pytest.fail(f"still there after 60 s (pid: state): {alive}; stderr:\n{parent.communicate()[1][-4000:]}")
+
+
+def _state(pid: int) -> str | None:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except FileNotFoundError:
+        return None
+
+
 def test_ctrl_c_stops_every_worker():
     parent, workers = start_hanging_pool()
     os.killpg(parent.pid, signal.SIGINT)
-    _, err = parent.communicate(timeout=60)
+    err = finished(parent, workers)
     assert parent.returncode != 0 and "KeyboardInterrupt" in err
     assert_gone(workers)
 
@@ -121,6 +140,6 @@ def test_ctrl_c_stops_every_worker():
 def test_workers_end_with_a_parent_killed_outright():
     parent, workers = start_hanging_pool()
     parent.kill()
-    parent.communicate(timeout=60)
+    finished(parent, workers)
     assert_gone(workers)
 

@@ -469,6 +469,36 @@ class TestStoreContract:
         assert store.set_password_hash("ana", "$argon2id$new") and store.user("ana").password_hash == "$argon2id$new"
         assert not store.set_password_hash("nobody", "$argon2id$x") and store.user("nobody") is None
 
+    def test_an_accounts_choices_and_the_end_of_its_sessions_are_kept(self, store):
+        store.add_user(User("ana", Role.ANALYST, "$argon2id$one", "2026-03-01T10:00:00Z"))
+        assert (store.user("ana").blur, store.user("ana").daily_reveals, store.user("ana").sessions_from) == (12, None, None)
+        assert store.set_user_choices("ana", blur=30, daily_reveals=5) and store.end_sessions("ana", "2026-03-02T09:00:00Z")
+        assert (store.user("ana").blur, store.user("ana").daily_reveals, store.user("ana").sessions_from) == (30, 5, "2026-03-02T09:00:00Z")
+        assert store.set_user_choices("ana", blur=8, daily_reveals=None) and store.user("ana").daily_reveals is None
+        assert not store.set_user_choices("nobody", blur=8, daily_reveals=None) and not store.end_sessions("nobody", "2026-03-02T09:00:00Z")
+
+    def test_a_case_is_restricted_to_named_accounts_and_opened_again(self, store):
+        store.ensure_case("c1")
+        store.ensure_case("c2")
+        assert store.case_access() == {}
+        store.restrict_case("c1", ["ana", "abe", "ana"])
+        assert store.case_access() == {"c1": frozenset({"ana", "abe"})}
+        store.restrict_case("c1", ["abe"])
+        assert store.case_access() == {"c1": frozenset({"abe"})}
+        store.restrict_case("c1", [])
+        assert store.case_access() == {}
+
+    def test_recent_audit_events_are_newest_first_filtered_and_paged(self, store):
+        store.ensure_case("c1")
+        for n, (actor, action) in enumerate([("ana", "reveal"), ("abe", "login"), ("ana", "reveal"), ("ana", "login")]):
+            store.log_event(AuditEvent(f"2026-03-0{n + 1}T10:00:00Z", actor, action, "c1" if action == "reveal" else None, {"n": n}))
+        assert [e.detail["n"] for e in store.recent_audit_events()] == [3, 2, 1, 0]
+        assert [e.detail["n"] for e in store.recent_audit_events(actor="ana", action="reveal")] == [2, 0]
+        assert [e.detail["n"] for e in store.recent_audit_events(case_id="c1", since="2026-03-02T00:00:00Z")] == [2]
+        first = store.recent_audit_events(limit=2)
+        assert [e.detail["n"] for e in first] == [3, 2]
+        assert [e.detail["n"] for e in store.recent_audit_events(before_id=first[-1].id, limit=2)] == [1, 0]
+
     def test_writes_while_streaming_media_history_are_read_back(self, store, ref_id):
         for sha in ("a" * 64, "b" * 64):
             store.put_media(media(sha))

@@ -352,4 +352,7 @@ class User:
     role: Role
     password_hash: str = field(repr=False)
     created_at: str
+    blur: int = 12  # the radius previews are blurred with for this account (a 320-pixel preview's)
+    daily_reveals: int | None = None  # at most this many reveals a UTC day; None: no limit
+    sessions_from: str | None = None  # a session begun before this (a logout's time) no longer counts
 

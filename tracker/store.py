@@ -227,6 +227,11 @@ class AuditStore(Protocol):
 
     def log_event(self, event: AuditEvent) -> AuditEvent: ...
     def audit_events(self, case_id: str | None = None) -> list[AuditEvent]: ...
+    def recent_audit_events(self, *, actor: str | None = None, action: str | None = None, case_id: str | None = None,
+                            since: str | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEvent]:
+        """Newest first, at most ``limit``: the events matching every filter given, before event ``before_id``
+        (the next page) and at or after ``since``."""
+        ...
 
 
 class AlertStore(Protocol):
@@ -306,6 +311,22 @@ class UserStore(Protocol):
 
     def set_password_hash(self, name: str, password_hash: str) -> bool:
         """Replace an account's hash (a new password, or argon2 parameters upgraded); whether it exists."""
+        ...
+
+    def set_user_choices(self, name: str, *, blur: int, daily_reveals: int | None) -> bool:
+        """An account's own preview blur and daily reveal limit; whether it exists."""
+        ...
+
+    def end_sessions(self, name: str, at: str) -> bool:
+        """Every session of the account begun before ``at`` stops counting (a logout); whether it exists."""
+        ...
+
+    def restrict_case(self, case_id: str, names: Sequence[str]) -> None:
+        """Open ``case_id`` to the named accounts only (admins always see it); no names: open to everyone."""
+        ...
+
+    def case_access(self) -> dict[str, frozenset[str]]:
+        """Each restricted case and the accounts it is open to; a case not here is open to everyone."""
         ...
 
 

@@ -324,7 +324,19 @@ class SQLiteStore(SQLiteTakedowns, SQLiteReviews, SQLiteAlerts, SQLiteUsers):
     def audit_events(self, case_id: str | None = None) -> list[AuditEvent]:
         where, args = ("WHERE case_id = ?", (case_id,)) if case_id is not None else ("", ())
         found = self._read().execute(f"SELECT * FROM audit_events {where} ORDER BY id", args)
-        return [AuditEvent(r["at"], r["actor"], r["action"], r["case_id"], json.loads(r["detail"]), id=r["id"]) for r in found]
+        return [_audit_event(r) for r in found]
+
+    def recent_audit_events(self, *, actor: str | None = None, action: str | None = None, case_id: str | None = None,
+                            since: str | None = None, before_id: int | None = None, limit: int = 100) -> list[AuditEvent]:
+        terms = {"actor = ?": actor, "action = ?": action, "case_id = ?": case_id, "at >= ?": since, "id < ?": before_id}
+        given = {term: value for term, value in terms.items() if value is not None}
+        where = f"WHERE {' AND '.join(given)}" if given else ""
+        found = self._read().execute(f"SELECT * FROM audit_events {where} ORDER BY id DESC LIMIT ?", (*given.values(), limit))
+        return [_audit_event(r) for r in found]
+
+
+def _audit_event(row: sqlite3.Row) -> AuditEvent:
+    return AuditEvent(row["at"], row["actor"], row["action"], row["case_id"], json.loads(row["detail"]), id=row["id"])
 
 
 def _signal_key(kind: str, value: str) -> bytes:

@@ -1,6 +1,6 @@
 """The SQLite schema, versioned with PRAGMA user_version: SCHEMA is version 1, MIGRATIONS lead on from it."""
 
-SCHEMA_VERSION = 13
+SCHEMA_VERSION = 14
 
 SCHEMA = """
 CREATE TABLE cases (
@@ -315,5 +315,19 @@ MIGRATIONS = (
         password_hash TEXT NOT NULL,
         created_at TEXT NOT NULL
     );
+    """,
+    # 14: the dashboard's per-account choices (blur strength, a daily reveal limit), the moment before which
+    # an account's sessions no longer count (a logout ends every copy of its cookie), and cases restricted
+    # to named accounts: a case with no row here is open to every account.
+    """
+    ALTER TABLE users ADD COLUMN blur INTEGER NOT NULL DEFAULT 12;
+    ALTER TABLE users ADD COLUMN daily_reveals INTEGER;
+    ALTER TABLE users ADD COLUMN sessions_from TEXT;
+    CREATE TABLE case_access (
+        case_id TEXT NOT NULL REFERENCES cases(id),
+        user_name TEXT NOT NULL,
+        PRIMARY KEY (case_id, user_name)
+    );
+    CREATE INDEX audit_events_actor ON audit_events(actor, action, at);
     """,
 )

@@ -1,8 +1,9 @@
-"""The SQLite table of dashboard accounts."""
+"""The SQLite tables of dashboard accounts and of the cases restricted to some of them."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 
 from tracker.models import User
 from tracker.states import Role
@@ -31,6 +32,32 @@ class SQLiteUsers(SQLiteConnections):
 
         return self._write(update)
 
+    def set_user_choices(self, name: str, *, blur: int, daily_reveals: int | None) -> bool:
+        def update(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE users SET blur = ?, daily_reveals = ? WHERE name = ?", (blur, daily_reveals, name)).rowcount == 1
+
+        return self._write(update)
+
+    def end_sessions(self, name: str, at: str) -> bool:
+        def update(conn: sqlite3.Connection) -> bool:
+            return conn.execute("UPDATE users SET sessions_from = ? WHERE name = ?", (at, name)).rowcount == 1
+
+        return self._write(update)
+
+    def restrict_case(self, case_id: str, names: Sequence[str]) -> None:
+        def replace(conn: sqlite3.Connection) -> None:
+            conn.execute("DELETE FROM case_access WHERE case_id = ?", (case_id,))
+            conn.executemany("INSERT INTO case_access (case_id, user_name) VALUES (?, ?)", [(case_id, n) for n in dict.fromkeys(names)])
+
+        self._write(replace)
+
+    def case_access(self) -> dict[str, frozenset[str]]:
+        found: dict[str, set[str]] = {}
+        for row in self._read().execute("SELECT case_id, user_name FROM case_access"):
+            found.setdefault(row["case_id"], set()).add(row["user_name"])
+        return {case_id: frozenset(names) for case_id, names in found.items()}
+
 
 def _user(row: sqlite3.Row) -> User:
-    return User(row["name"], Role(row["role"]), row["password_hash"], row["created_at"])
+    return User(row["name"], Role(row["role"]), row["password_hash"], row["created_at"], blur=row["blur"],
+                daily_reveals=row["daily_reveals"], sessions_from=row["sessions_from"])
