@@ -9,6 +9,12 @@ def utc_now() -> str:
     return format_utc(datetime.now(UTC))
 
 
+def utc_now_precise() -> str:
+    """Now to the microsecond, for ordering events a second apart or less (a login just after a logout).
+    Compare only with others of its own form: "05.1Z" sorts before "05Z"."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
 def parse_utc(text: str) -> datetime:
     """A timestamp of ours (or any ISO 8601 time with a zone) as an aware datetime."""
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

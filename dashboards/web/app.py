@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from dashboards.web import auth, cases
+from dashboards.web import audit, auth, cases, choices, evidence
 from dashboards.web.context import TEMPLATES, Dashboard, LoginRequired, render
 from dashboards.web.headers import SecurityHeaders
 from dashboards.web.limits import LoginLimiter
@@ -56,6 +56,9 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
     api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter())
     api.include_router(auth.router)
     api.include_router(cases.router)
+    api.include_router(choices.router)
+    api.include_router(audit.router)
+    api.include_router(evidence.router)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @api.get("/report/report.js")

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from dashboards.web.accounts import authenticate
 from dashboards.web.context import current_user, dashboard, render
-from tracker.clock import utc_now
+from tracker.clock import utc_now, utc_now_precise
 from tracker.models import AuditEvent, User
 
 router = APIRouter()
@@ -46,6 +46,7 @@ def login(request: Request, name: Annotated[str, Form(max_length=64)] = "",
     board.limiter.succeeded(name)
     request.session.clear()  # nothing from before the login carries over into the account's session
     request.session["user"] = user.name
+    request.session["since"] = utc_now_precise()
     _log(request, user.name, "login", {"address": address})
     return RedirectResponse("/cases", status_code=303)
 
@@ -53,6 +54,8 @@ def login(request: Request, name: Annotated[str, Form(max_length=64)] = "",
 @router.post("/logout")
 def logout(request: Request, user: Annotated[User, Depends(current_user)]) -> Response:
     request.session.clear()
+    # A signed cookie cannot be taken back: the account's sessions begun before now stop counting instead.
+    dashboard(request).store.end_sessions(user.name, utc_now_precise())
     _log(request, user.name, "logout", {"address": client_address(request)})
     return RedirectResponse("/login", status_code=303)
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 import io
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from PIL import Image
 
+from dashboards.web.evidence import sealed_per_sighting
 from dashboards.web.context import current_user, dashboard, render, require, visible_case, visible_cases
 from tracker.clock import utc_now
 from tracker.models import AuditEvent, Sighting, User
@@ -55,8 +56,12 @@ def case_page(request: Request, case_id: str, user: Account) -> Response:
     report = _report(request, user, case_id)
     revealed = set(request.session.get(_REVEALED, []))
     kept = with_evidence(dashboard(request).vault, case_id, [s.id for s in report.sightings])
+    board = dashboard(request)
+    open_to = sorted(board.store.case_access().get(case_id, ()))
+    history = {s.id: board.store.status_history(s.id) for s in report.sightings}
     return render(request, "case.html.j2", user=user, report=report, revealed=revealed, kept=kept,
-                  may_reveal=user.role is not Role.VIEWER)  # fmt: skip
+                  may_reveal=user.role is not Role.VIEWER, open_to=open_to, history=history,
+                  sealed=sealed_per_sighting(board.vault, case_id))  # fmt: skip
 
 
 @router.get("/cases/{case_id}/pictures.json")
@@ -75,7 +80,8 @@ def pictures(request: Request, case_id: str, user: Account) -> Response:
 def preview(request: Request, case_id: str, sighting_id: int, user: Account) -> Response:
     """Blurred and greyscale, made here: the picture itself never reaches the browser (CSS blur would send it)."""
     sighting = _sighting(request, user, case_id, sighting_id)
-    made = kept_previews(dashboard(request).vault, case_id, [(sighting.id, sighting.media_url)]).by_sighting.get(sighting.id)
+    made = kept_previews(dashboard(request).vault, case_id, [(sighting.id, sighting.media_url)],
+                         radius=user.blur).by_sighting.get(sighting.id)  # fmt: skip
     if made is None:
         raise HTTPException(404, "no picture of this sighting is kept")
     return Response(made.jpeg, media_type="image/jpeg")
@@ -87,6 +93,8 @@ def reveal(request: Request, case_id: str, sighting_id: int, user: Account) -> R
     `revealed_picture`; the grant is used up by it, so a reload shows the preview again."""
     require(user, Role.ANALYST)
     sighting = _sighting(request, user, case_id, sighting_id)
+    if user.daily_reveals is not None and _reveals_today(request, user) >= user.daily_reveals:
+        raise HTTPException(429, f"your own limit of {user.daily_reveals} reveals a day is reached (change it in Settings)")
     dashboard(request).store.log_event(AuditEvent(utc_now(), user.name, "reveal", case_id,
                                                   {"sighting": sighting.id, "via": "dashboard"}))  # fmt: skip
     granted = [s for s in request.session.get(_REVEALED, []) if s != sighting.id]
@@ -106,6 +114,28 @@ def revealed_picture(request: Request, case_id: str, sighting_id: int, user: Acc
     if picture is None:
         raise HTTPException(404, "no picture of this sighting is kept")
     return Response(_reencoded(picture.data), media_type="image/jpeg")
+
+
+@router.post("/cases/{case_id}/access")
+def set_access(request: Request, case_id: str, user: Account, names: Annotated[str, Form(max_length=2000)] = "") -> Response:
+    """Admins open a case to the named accounts only (empty: to everyone). Unknown names are refused, so a
+    typo does not lock out the analyst it was meant for."""
+    require(user, Role.ADMIN)
+    case = visible_case(request, user, case_id)
+    store = dashboard(request).store
+    wanted = [n for n in dict.fromkeys(names.replace(",", " ").lower().split())]
+    unknown = [n for n in wanted if store.user(n) is None]
+    if unknown:
+        raise HTTPException(400, f"names: no account called {', '.join(unknown)}")
+    store.restrict_case(case.id, wanted)
+    store.log_event(AuditEvent(utc_now(), user.name, "case-access", case.id, {"open_to": wanted or "everyone"}))
+    return RedirectResponse(f"/cases/{case.id}", status_code=303)
+
+
+def _reveals_today(request: Request, user: User) -> int:
+    today = utc_now()[:10] + "T00:00:00Z"
+    limit = (user.daily_reveals or 0) + 1
+    return len(dashboard(request).store.recent_audit_events(actor=user.name, action="reveal", since=today, limit=limit))
 
 
 def _reencoded(data: bytes) -> bytes:

@@ -39,10 +39,11 @@ def dashboard(request: Request) -> Dashboard:
 
 
 def current_user(request: Request) -> User:
-    """The logged-in account, read afresh from the store: a deleted account or a changed role counts at once."""
-    name = request.session.get("user")
+    """The logged-in account, read afresh from the store: a deleted account or a changed role counts at once,
+    and so does a logout elsewhere (a copy of the cookie, kept or stolen, is worth nothing after it)."""
+    name, since = request.session.get("user"), request.session.get("since")
     user = dashboard(request).store.user(name) if isinstance(name, str) else None
-    if user is None:
+    if user is None or (user.sessions_from is not None and (not isinstance(since, str) or since < user.sessions_from)):
         request.session.clear()
         raise LoginRequired()
     return user
@@ -65,19 +66,23 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
 def visible_cases(request: Request, user: User) -> list[Case]:
     """The cases ``user`` may see on any page (withdrawn cases are gone for everyone). Every page that lists
     cases, sightings, reviews or notices reads this, so that a restriction holds on all of them."""
-    return [case for case in dashboard(request).store.list_cases() if case.withdrawn_at is None and _may_see(user, case)]
+    store = dashboard(request).store
+    access = store.case_access()
+    return [case for case in store.list_cases() if case.withdrawn_at is None and _may_see(user, access.get(case.id))]
 
 
 def visible_case(request: Request, user: User, case_id: str) -> Case:
     """The case, or 404 when it is unknown, withdrawn or not ``user``'s to see: a guessed id tells nothing."""
+    store = dashboard(request).store
     try:
-        case = dashboard(request).store.get_case(case_id)
+        case = store.get_case(case_id)
     except UnknownCase:
         raise HTTPException(404, "no such case") from None
-    if case.id != case_id or case.withdrawn_at is not None or not _may_see(user, case):
+    if case.id != case_id or case.withdrawn_at is not None or not _may_see(user, store.case_access().get(case.id)):
         raise HTTPException(404, "no such case")
     return case
 
 
-def _may_see(user: User, case: Case) -> bool:
-    return True
+def _may_see(user: User, open_to: frozenset[str] | None) -> bool:
+    """Admins see every case; a restricted case is seen by the accounts it names only."""
+    return open_to is None or user.role is Role.ADMIN or user.name in open_to

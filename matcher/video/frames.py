@@ -167,7 +167,7 @@ class VideoSampler:
                             return
                         if timestamp + 1e-6 < next_time:
                             continue
-                        yield Frame(decoded - 1, round(timestamp, 3), _picture(frame))
+                        yield Frame(decoded - 1, round(timestamp, 3), upright_picture(frame))
                         next_time = (math.floor(timestamp / self.interval + 1e-6) + 1) * self.interval
                         if _worth_seeking(keyframes, timestamp, next_time):
                             seek_to = next_time
@@ -214,7 +214,7 @@ class _Clock:
         return (decoded - 1) / self.rate if self.rate else float(decoded - 1)
 
 
-def _picture(frame: av.VideoFrame) -> Image.Image:
+def upright_picture(frame: av.VideoFrame) -> Image.Image:
     """The frame upright, in RGB, at most WORKING_SIDE on its long side (scaled by the decoder's own scaler)."""
     scale = min(1.0, WORKING_SIDE / max(frame.width, frame.height))
     width, height = max(1, round(frame.width * scale)), max(1, round(frame.height * scale))

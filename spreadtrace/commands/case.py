@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,13 +17,14 @@ from spreadtrace.commands.contacts import contacts
 from spreadtrace.commands.hashes import export_hashes, import_hashes
 from spreadtrace.commands.history import match_earlier_media
 from spreadtrace.commands.withdraw import withdraw
-from spreadtrace.errors import ReturnCode
+from spreadtrace.errors import ReturnCode, UserError
 from spreadtrace.files import expand_paths
 from spreadtrace.jobs import ReferenceJob
 from spreadtrace.pool import parallel_map, worker_count
 from spreadtrace.render import plain_column, print_error
 from tracker import Reference, Sighting
-from tracker.models import validate_case_id
+from tracker.clock import utc_now
+from tracker.models import AuditEvent, validate_case_id
 
 
 @dataclass
@@ -106,6 +108,25 @@ def case_list(app: App) -> None:
         sightings = sum(1 for s in app.store.sightings(c.id) if not s.rejected)  # as the report counts them
         table.add_row(c.id, c.created_at, str(c.reference_count), str(sightings), status)
     app.out.print(table)
+
+
+@case.command("restrict")
+@click.argument("case_id", metavar="CASE")
+@click.argument("names", nargs=-1)
+@click.option("--everyone", is_flag=True, help="Open CASE to every dashboard account again.")
+@click.pass_obj
+def case_restrict(app: App, case_id: str, names: tuple[str, ...], everyone: bool) -> None:
+    """Show CASE on the dashboard only to the accounts NAMES (and admins); --everyone lifts that.
+    Any other account is told the case does not exist."""
+    if bool(names) == everyone:
+        raise UserError("give the account names CASE is open to, or --everyone")
+    case = app.store.get_case(case_id)
+    unknown = [n for n in names if app.store.user(n) is None]
+    if unknown:
+        raise UserError(f"no dashboard account called {', '.join(unknown)} (see: spreadtrace user add)")
+    app.store.restrict_case(case.id, list(names))
+    app.store.log_event(AuditEvent(utc_now(), getpass.getuser(), "case-access", case.id, {"open_to": list(names) or "everyone", "via": "cli"}))
+    app.out.print(f"case {case.id}: open to {', '.join(names) + ' and admins' if names else 'every account'}")
 
 
 case.add_command(import_hashes)

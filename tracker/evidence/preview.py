@@ -9,6 +9,7 @@ import io
 from PIL import Image, ImageFilter
 
 PREVIEW_WIDTH = 320
+DEFAULT_RADIUS = 12.0  # at PREVIEW_WIDTH: faces and text are gone, the layout (a person, a page) is not
 _MAX_PIXELS = 40_000_000  # a screenshot is capped well below; anything larger is not decoded at all
 
 
@@ -16,7 +17,7 @@ class PreviewFailed(ValueError):
     """The bytes are not a picture Pillow reads (or one too large to decode)."""
 
 
-def blurred_preview(picture: bytes, *, width: int = PREVIEW_WIDTH, radius: float = 12.0) -> bytes:
+def blurred_preview(picture: bytes, *, width: int = PREVIEW_WIDTH, radius: float = DEFAULT_RADIUS) -> bytes:
     """A JPEG ``width`` pixels wide (at most the picture's own width), greyscale and blurred past
     recognition. The blur radius scales with the preview, so a small preview is as unreadable as a large one."""
     try:

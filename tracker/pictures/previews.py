@@ -16,7 +16,8 @@ from warcio.archiveiterator import ArchiveIterator
 
 from tracker.evidence.custody import CustodyEntry
 from tracker.evidence.errors import EvidenceError
-from tracker.evidence.preview import PreviewFailed, blurred_preview
+from tracker.evidence.preview import DEFAULT_RADIUS, PreviewFailed, blurred_preview
+from tracker.evidence.stills import still_frame
 from tracker.evidence.vault import EvidenceVault, artefacts_of
 
 logger = logging.getLogger(__name__)
@@ -38,8 +39,10 @@ class Previews:
     artefacts_read: int  # artefacts decrypted to make them: more than 0, and the report is an export
 
 
-def kept_previews(vault: EvidenceVault, case_id: str, sightings: Iterable[tuple[int, str]]) -> Previews:
-    """A preview of each of ``sightings`` (id, media URL) the vault keeps a picture of."""
+def kept_previews(vault: EvidenceVault, case_id: str, sightings: Iterable[tuple[int, str]], *,
+                  radius: float = DEFAULT_RADIUS) -> Previews:  # fmt: skip
+    """A preview of each of ``sightings`` (id, media URL) the vault keeps a picture of, blurred with
+    ``radius`` (a dashboard account's own choice; reports use the default)."""
     wanted = {sighting_id: media_url for sighting_id, media_url in sightings}
     if case_id not in vault.cases() or not wanted:
         return Previews({}, 0)
@@ -48,7 +51,7 @@ def kept_previews(vault: EvidenceVault, case_id: str, sightings: Iterable[tuple[
     found: dict[int, Preview] = {}
     for sighting_id, media_url in wanted.items():
         preview = next(reader.previews(reversed(screenshots.get(sighting_id, [])), reversed(captures.get(sighting_id, [])),
-                                       media_url), None)  # fmt: skip
+                                       media_url, radius), None)  # fmt: skip
         if preview is not None:
             found[sighting_id] = preview
     return Previews(found, reader.read)
@@ -63,8 +66,7 @@ def kept_picture(vault: EvidenceVault, case_id: str, sighting_id: int, media_url
     reader = _Reader(vault, case_id)
     for picture in reader.pictures(reversed(screenshots.get(sighting_id, [])), reversed(captures.get(sighting_id, [])),
                                    media_url):  # fmt: skip
-        if _blurred(picture.data) is not None:  # a picture Pillow can read, as the preview was
-            return picture
+        return picture  # the one the preview was made from: `pictures` yields only what Pillow reads
     return None
 
 
@@ -101,10 +103,11 @@ class _Reader:
     def __init__(self, vault: EvidenceVault, case_id: str) -> None:
         self.vault, self.case_id, self.read = vault, case_id, 0
 
-    def previews(self, screenshots: Iterable[CustodyEntry], captures: Iterable[CustodyEntry], media_url: str) -> Iterator[Preview]:
+    def previews(self, screenshots: Iterable[CustodyEntry], captures: Iterable[CustodyEntry], media_url: str,
+                 radius: float) -> Iterator[Preview]:  # fmt: skip
         """Candidates, best first: each screenshot, newest first, then each capture's media, newest first."""
         for picture in self.pictures(screenshots, captures, media_url):
-            if (jpeg := _blurred(picture.data)) is not None:
+            if (jpeg := _blurred(picture.data, radius)) is not None:
                 yield Preview(jpeg, picture.source, picture.taken_at)
 
     def pictures(self, screenshots: Iterable[CustodyEntry], captures: Iterable[CustodyEntry], media_url: str) -> Iterator[Picture]:
@@ -115,7 +118,11 @@ class _Reader:
         for entry in captures:
             for artefact in artefacts_of(entry):
                 if artefact.role == "warc" and (data := self._media_in_warc(artefact.sha256, media_url)) is not None:
-                    yield Picture(data, "media", str(entry.detail.get("observed_at") or entry.at))
+                    taken_at = str(entry.detail.get("observed_at") or entry.at)
+                    if _blurred(data) is not None:
+                        yield Picture(data, "media", taken_at)
+                    elif (still := still_frame(data)) is not None:  # a video: one frame of it, never the video
+                        yield Picture(still, "video still", taken_at)
 
     def _picture(self, sha256: str, size: int) -> bytes | None:
         if size > _MAX_PICTURE_BYTES:
@@ -151,8 +158,8 @@ def _response_payload(warc: IO[bytes], url: str) -> bytes | None:
     return None
 
 
-def _blurred(picture: bytes) -> bytes | None:
+def _blurred(picture: bytes, radius: float = DEFAULT_RADIUS) -> bytes | None:
     try:
-        return blurred_preview(picture)
+        return blurred_preview(picture, radius=radius)
     except PreviewFailed:
         return None  # a video, or bytes that are no picture: the next candidate, or no preview
