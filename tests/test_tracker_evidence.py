@@ -191,6 +191,20 @@ def test_a_record_killed_before_its_entry_leaves_nothing_and_one_killed_after_is
     assert verify_case(vault, "c1").ok and named in vault.stored("c1")
 
 
+def test_a_timestamp_batch_whose_writer_was_killed_is_dropped_and_a_live_writers_kept(vault):
+    capture(vault)
+    stamps = vault.folder("c1") / "timestamps"
+    stamps.mkdir()
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    torn, live = stamps / f".batch-00000001-00000001.json.{dead.pid}", stamps / f".batch-00000001-00000001.json.{os.getpid()}"
+    torn.write_text('{"half": ')
+    live.write_text('{"half": ')
+    check = verify_case(vault, "c1")  # recovers first
+    assert not torn.exists() and live.exists()
+    assert check.problems == [f"{live}: extra (not a timestamp batch)"]
+
+
 def test_a_shredded_case_opens_no_more_and_verifies_as_withdrawn(vault):
     sha256 = capture(vault)
     vault.record("c1", "withdraw", "analyst@org", {"reason": "at the victim's request"})

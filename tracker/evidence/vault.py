@@ -159,6 +159,7 @@ class EvidenceVault:
             os.close(fd)
 
     def _recover(self, case_id: str) -> None:
+        _drop_dead_batches(self.folder(case_id) / "timestamps")
         staging = self.folder(case_id) / "staging"
         leftovers = sorted(staging.iterdir()) if staging.is_dir() else []
         if not leftovers:
@@ -212,3 +213,22 @@ def _stream(source: Path | bytes | BinaryIO) -> AbstractContextManager[BinaryIO]
     if isinstance(source, Path):
         return open(source, "rb")
     return io.BytesIO(source) if isinstance(source, bytes) else nullcontext(source)
+
+
+def _drop_dead_batches(stamps: Path) -> None:
+    """A timestamp batch a killed process was writing (``.batch-….json.PID``, `Stamper._write`): its entries
+    are stamped again by the next batch, and the half-written file is nobody's."""
+    for path in stamps.glob(".batch-*.json.*") if stamps.is_dir() else []:
+        pid = path.suffix.lstrip(".")
+        if pid.isdigit() and not _running(int(pid)):
+            path.unlink(missing_ok=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
