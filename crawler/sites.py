@@ -21,11 +21,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import tempfile
 import tomllib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -40,7 +42,7 @@ from crawler.site_checks import (
     validate_url,
 )  # fmt: skip
 
-__all__ = ["METADATA_FIELDS", "Site", "SiteRegistry", "interval_seconds", "validate_cron", "validate_url"]
+__all__ = ["METADATA_FIELDS", "Site", "SiteRegistry", "add_site", "interval_seconds", "validate_cron", "validate_url"]
 
 # Always used with fullmatch: `$` would let a trailing newline through.
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
@@ -249,3 +251,34 @@ class SiteRegistry:
             if site.covers(url):
                 return site.name
         return None
+
+
+def add_site(path: Path, name: str, start_urls: Sequence[str], *, replace: bool = False, **options: Any) -> Site:
+    """Save a new entry in the registry at ``path``: what `spreadtrace site add` and the dashboard's Watch
+    button both do. ``options`` are `Site`'s other fields. The entry is checked as the registry checks it on
+    load (ranges, patterns, selectors), so a site that is saved can be crawled; a problem, or a name taken
+    (unless ``replace``), is one SiteConfigError naming the file.
+
+    The registry is read afresh and written back under a lock on its folder: the dashboard is a second
+    writer, and two editors reading the same file and saving in turn would lose one's entry. (Not a lock on
+    the file, which `save` replaces, nor a lock file, which would be one more file in the home.)"""
+    with _locked(path):
+        registry = SiteRegistry.load(path)
+        try:
+            site = Site(name, tuple(start_urls), **options)
+        except SiteConfigError as exc:
+            raise SiteConfigError(f"{path}: {exc}") from None
+        registry.add(site, replace=replace)
+        registry.save()
+    return site
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits: an edit takes milliseconds
+        yield
+    finally:
+        os.close(fd)  # releases the lock

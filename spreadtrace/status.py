@@ -1,21 +1,23 @@
-"""What `spreadtrace site status` shows: each site's last visit and outcome, and its next scheduled one."""
+"""What `spreadtrace site status` and the dashboard's sites page show: each site's last visit and outcome,
+and its next scheduled one."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
-from crawler.watcher import next_runs
 from crawler.sites import Site
-from spreadtrace.app import App
+from crawler.watcher import next_runs
+from tracker.store import VisitStore
 
 
-def site_statuses(app: App, sites: Sequence[Site]) -> list[dict[str, Any]]:
-    upcoming = next_runs(app.home)
+def site_statuses(visits: VisitStore, home: Path, sites: Sequence[Site]) -> list[dict[str, Any]]:
+    upcoming = next_runs(home)
     rows = []
     for site in sites:
-        visits = app.store.visits(site.name, limit=1)
-        last = visits[0] if visits else None
+        found = visits.visits(site.name, limit=1)
+        last = found[0] if found else None
         detail = last.detail if last else {}
         if last is None:
             outcome = "never visited"
@@ -30,9 +32,11 @@ def site_statuses(app: App, sites: Sequence[Site]) -> list[dict[str, Any]]:
             "last_started": last.started_at if last else None,
             "last_finished": last.finished_at if last else None,
             "outcome": outcome,
+            "finish_reason": detail.get("finish_reason"),  # "finished: page budget of ... reached" says more
             "pages": last.pages if last else 0,
             "removed_pages": detail.get("removed_pages", 0),
             "failed_pages": detail.get("failed_pages", 0),
+            "skipped_pages": detail.get("skipped_pages", 0),
             "sightings": detail.get("sightings", 0),
             "next_visit": upcoming.get(site.name),
         })  # fmt: skip

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from dashboards.web import audit, auth, cases, choices, evidence
+from dashboards.web import audit, auth, cases, choices, evidence, overview, sites
 from dashboards.web.context import TEMPLATES, Dashboard, LoginRequired, render
 from dashboards.web.headers import SecurityHeaders
 from dashboards.web.limits import LoginLimiter
@@ -53,12 +53,15 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
         store.close()
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)  # no API browser: locked down
-    api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter())
+    api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter(),
+                                    home, Path(settings["SPREADTRACE_SITES_FILE"]))  # fmt: skip
     api.include_router(auth.router)
     api.include_router(cases.router)
     api.include_router(choices.router)
     api.include_router(audit.router)
     api.include_router(evidence.router)
+    api.include_router(sites.router)
+    api.include_router(overview.router)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @api.get("/report/report.js")

@@ -27,6 +27,8 @@ class Dashboard:
     vault: EvidenceVault
     templates: Jinja2Templates
     limiter: LoginLimiter
+    home: Path  # where `watch` keeps its schedule (HOME/schedule.db)
+    sites_file: Path  # the site registry, read afresh on each use: people edit it by hand too
 
 
 class LoginRequired(Exception):

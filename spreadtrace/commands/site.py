@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 from rich.table import Table
 
-from crawler.errors import SiteConfigError
-from crawler.sites import METADATA_FIELDS, Site
+from crawler.sites import METADATA_FIELDS, add_site
 from spreadtrace.app import App
 from spreadtrace.errors import UserError
 
@@ -60,18 +61,14 @@ def site_add(
 
     The entry is checked as the registry checks it on load (ranges, patterns, selectors), so a site that
     is saved can be crawled."""
-    registry = app.sites()
-    try:
-        entry = Site(
-            name, start_urls, allowed, every, delay, cron=cron, concurrency=concurrency, robots=not no_robots,
-            follow=follow, deny=deny, media=media, metadata=metadata, removed_text=removed_text,
-            max_pages=max_pages, max_links=max_links, abuse_contact=abuse_contact, allow_private=allow_private,
-        )  # fmt: skip
-    except SiteConfigError as exc:
-        raise SiteConfigError(f"{registry.path}: {exc}") from None
-    registry.add(entry, replace=replace)
-    registry.save()
-    app.out.print(f"site {name} saved in {registry.path}")
+    path = Path(app.settings["SPREADTRACE_SITES_FILE"])
+    add_site(
+        path, name, start_urls, replace=replace, allowed_domains=allowed, every=every, delay=delay, cron=cron,
+        concurrency=concurrency, robots=not no_robots, follow=follow, deny=deny, media=media, metadata=metadata,
+        removed_text=removed_text, max_pages=max_pages, max_links=max_links, abuse_contact=abuse_contact,
+        allow_private=allow_private,
+    )  # fmt: skip
+    app.out.print(f"site {name} saved in {path}")
 
 
 @site.command("list")
@@ -100,7 +97,7 @@ def site_status(app: App, names: tuple[str, ...], as_json: bool) -> None:
     sites = [registry.get(name) for name in names] if names else list(registry)
     if not sites:
         raise UserError(f"no sites in {registry.path} (add one: spreadtrace site add NAME URL)")
-    rows = site_statuses(app, sites)
+    rows = site_statuses(app.store, app.home, sites)
     if as_json:
         import json
 

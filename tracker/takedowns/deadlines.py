@@ -36,6 +36,14 @@ def due_for_check(notices: Sequence[Notice], now: str, checked: Mapping[int, str
             and checked.get(n.id or 0, "") < n.deadline_at]  # fmt: skip
 
 
+def overdue(notice: Notice, now: str) -> bool:
+    """Whether ``notice`` is overdue at ``now``: marked so by a deadline check, or sent with its deadline
+    passed and not checked yet (the dashboard's counts do not wait for the next check)."""
+    if notice.status is NoticeStatus.OVERDUE:
+        return True
+    return notice.status is NoticeStatus.SENT and notice.deadline_at is not None and notice.deadline_at < now
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     notice: Notice
