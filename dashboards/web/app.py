@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -45,7 +46,9 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
     """The dashboard over the store and the evidence vault that ``settings`` (a spreadtrace home's) name."""
     secret = session_secret(home)
     store = open_store(settings["SPREADTRACE_STORE_URI"])
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+    # Every template escapes: Starlette's default (select_autoescape) goes by the file's extension, and
+    # `.html.j2` is not one it knows, so a page URL a hostile site chose would have been written as markup.
+    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True))
     templates.env.filters["when"] = when
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
