@@ -18,12 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from dashboards.web import auth, cases
+from crawler.config import match_policy
+from dashboards.web import auth, cases, review, takedowns
 from dashboards.web.context import TEMPLATES, Dashboard, LoginRequired, render
 from dashboards.web.headers import SecurityHeaders
 from dashboards.web.limits import LoginLimiter
 from dashboards.web.secret import session_secret
-from tracker import open_store
+from tracker import Tracker, open_store
 from tracker.evidence.vault import open_vault
 from tracker.pictures.html import when
 
@@ -56,9 +57,13 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
         store.close()
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)  # no API browser: locked down
-    api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter())
+    tracker = Tracker(store, match_policy(settings))
+    api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter(),
+                                    tracker, home, settings)  # fmt: skip
     api.include_router(auth.router)
     api.include_router(cases.router)
+    api.include_router(review.router)
+    api.include_router(takedowns.router)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
     @api.get("/report/report.js")

@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from PIL import Image
 
 from dashboards.web.context import current_user, dashboard, render, require, visible_case, visible_cases
+from dashboards.web.takedowns import overdue
 from tracker.clock import utc_now
 from tracker.models import AuditEvent, Sighting, User
 from tracker.pictures import build_pictures
@@ -18,7 +19,7 @@ from tracker.pictures.html import OTHER_HOSTS, PALETTE
 from tracker.pictures.previews import kept_picture, kept_previews, with_evidence
 from tracker.report import Report, build_report
 from tracker.states import Role
-from tracker.takedowns.models import Notice, NoticeStatus
+from tracker.takedowns.models import Notice
 
 router = APIRouter()
 Account = Annotated[User, Depends(current_user)]
@@ -43,7 +44,7 @@ def cases(request: Request, user: Account) -> Response:
             "sightings": len(sightings),
             "online": sum(1 for s in sightings if s.status.still_online),
             "to_review": sum(1 for s in sightings if not s.confirmed and s.review is None),
-            "overdue": sum(1 for n in notices if _overdue(n, now)),
+            "overdue": sum(1 for n in notices if overdue(n, now)),
             "last_activity": max([case.created_at, *(s.last_seen for s in sightings), *(_last(n) for n in notices)]),
         })  # fmt: skip
     rows.sort(key=lambda row: str(row["last_activity"]), reverse=True)
@@ -127,12 +128,6 @@ def _sighting(request: Request, user: User, case_id: str, sighting_id: int) -> S
     if found is None or found.rejected:
         raise HTTPException(404, "no such sighting in this case")
     return found
-
-
-def _overdue(notice: Notice, now: str) -> bool:
-    if notice.status is NoticeStatus.OVERDUE:
-        return True
-    return notice.status is NoticeStatus.SENT and notice.deadline_at is not None and notice.deadline_at < now
 
 
 def _last(notice: Notice) -> str:
