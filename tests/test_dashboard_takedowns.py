@@ -125,7 +125,7 @@ def test_an_analyst_drafts_through_the_clis_service_and_the_draft_is_audited(app
     assert "nothing to draft" in c.get("/takedowns").text and len(audited(app, "draft-notice")) == 1
 
 
-def test_drafting_every_host_flags_the_one_without_an_abuse_contact(app):
+def test_drafting_without_hosts_drafts_one_notice_per_host_with_copies_online(app):
     c = logged_in(app, "ana")
     assert draft(c, "").headers["location"] == "/takedowns"
     notices = {n.host: n for n in app[0].store.notices(CASE)}
