@@ -34,7 +34,7 @@ if TYPE_CHECKING:
 ANALYST = "analyst:"  # what `decided_by` says of a match an analyst confirmed, before the name
 _ATTEMPTS = 10
 _MAX_NAME = 100
-_MAX_WHY = 1000
+MAX_WHY = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +162,7 @@ def _checked(actor: str, why: str) -> tuple[str, str]:
     """The analyst's name and reason, stripped; ReviewRefused when either is empty, too long or holds a
     control character (they are printed in reports and kept in the audit log)."""
     actor, why = actor.strip(), " ".join(why.split())
-    for what, value, most in (("analyst name", actor, _MAX_NAME), ("reason (--why)", why, _MAX_WHY)):
+    for what, value, most in (("analyst name", actor, _MAX_NAME), ("reason (--why)", why, MAX_WHY)):
         if not value:
             raise ReviewRefused(f"the {what} is empty: say who decides and why")
         if CONTROL_CHARACTERS.search(value):

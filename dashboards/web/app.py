@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from asgi_csrf import asgi_csrf
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
@@ -17,12 +18,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp
 
-from dashboards.web import audit, auth, cases, choices, evidence, overview, sites
+from crawler.config import match_policy
+from dashboards.web import audit, auth, cases, choices, evidence, overview, review, sites, takedowns
 from dashboards.web.context import TEMPLATES, Dashboard, LoginRequired, render
 from dashboards.web.headers import SecurityHeaders
 from dashboards.web.limits import LoginLimiter
 from dashboards.web.secret import session_secret
-from tracker import open_store
+from tracker import Tracker, open_store
 from tracker.evidence.vault import open_vault
 from tracker.pictures.html import when
 
@@ -45,7 +47,9 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
     """The dashboard over the store and the evidence vault that ``settings`` (a spreadtrace home's) name."""
     secret = session_secret(home)
     store = open_store(settings["SPREADTRACE_STORE_URI"])
-    templates = Jinja2Templates(directory=str(TEMPLATES))
+    # Every template escapes: Starlette's default (select_autoescape) goes by the file's extension, and
+    # `.html.j2` is not one it knows, so a page URL a hostile site chose would have been written as markup.
+    templates = Jinja2Templates(env=jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True))
     templates.env.filters["when"] = when
     @asynccontextmanager
     async def lifespan(api: FastAPI) -> AsyncIterator[None]:
@@ -53,13 +57,16 @@ def create_app(home: Path, settings: Any) -> ASGIApp:
         store.close()
 
     api = FastAPI(docs_url=None, redoc_url=None, openapi_url=None, lifespan=lifespan)  # no API browser: locked down
+    tracker = Tracker(store, match_policy(settings))
     api.state.dashboard = Dashboard(store, open_vault(home, settings["SPREADTRACE_EVIDENCE_KEYS"]), templates, LoginLimiter(),
-                                    home, Path(settings["SPREADTRACE_SITES_FILE"]))  # fmt: skip
+                                    tracker, home, settings, Path(settings["SPREADTRACE_SITES_FILE"]))  # fmt: skip
     api.include_router(auth.router)
     api.include_router(cases.router)
     api.include_router(choices.router)
     api.include_router(audit.router)
     api.include_router(evidence.router)
+    api.include_router(review.router)
+    api.include_router(takedowns.router)
     api.include_router(sites.router)
     api.include_router(overview.router)
     api.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -14,6 +14,7 @@ from dashboards.web.limits import LoginLimiter
 from tracker.errors import UnknownCase
 from tracker.evidence.vault import EvidenceVault
 from tracker.models import Case, User
+from tracker.service import Tracker
 from tracker.states import Role
 from tracker.store import Store
 
@@ -27,7 +28,9 @@ class Dashboard:
     vault: EvidenceVault
     templates: Jinja2Templates
     limiter: LoginLimiter
+    tracker: Tracker  # one for the app, as the CLI's App keeps one: thread-safe, its matcher built only if used
     home: Path  # where `watch` keeps its schedule (HOME/schedule.db)
+    settings: Any  # the home's (Scrapy Settings): SMTP, notice and site-registry settings, as the CLI reads them
     sites_file: Path  # the site registry, read afresh on each use: people edit it by hand too
 
 

@@ -29,11 +29,8 @@ from tracker.takedowns.service import Takedowns
 
 
 def takedowns(app: App) -> Takedowns:
-    settings = app.settings
     actor = getpass.getuser()
-    organisation = Organisation(settings.get("SPREADTRACE_NOTICE_ORGANISATION") or "", settings.get("SPREADTRACE_NOTICE_NOTIFIER") or actor,
-                                settings.get("SPREADTRACE_NOTICE_EMAIL") or "", settings.get("SPREADTRACE_NOTICE_SIGNATURE") or "")  # fmt: skip
-    return Takedowns(app.store, app.vault, template_environment(app.home), organisation, actor)
+    return Takedowns(app.store, app.vault, template_environment(app.home), Organisation.from_settings(app.settings, actor), actor)
 
 
 def utc_option(value: str | None) -> str | None:

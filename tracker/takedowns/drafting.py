@@ -41,6 +41,12 @@ class Organisation:
     email: str
     signature: str = ""
 
+    @classmethod
+    def from_settings(cls, settings: Any, actor: str) -> Organisation:
+        """SPREADTRACE_NOTICE_*; with no notifier set, ``actor`` signs (who drafts or sends: a login, an account)."""
+        return cls(settings.get("SPREADTRACE_NOTICE_ORGANISATION") or "", settings.get("SPREADTRACE_NOTICE_NOTIFIER") or actor,
+                   settings.get("SPREADTRACE_NOTICE_EMAIL") or "", settings.get("SPREADTRACE_NOTICE_SIGNATURE") or "")  # fmt: skip
+
 
 def template_environment(home: Path) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader([jinja2.FileSystemLoader(home / "templates" / "takedowns"),

@@ -1,14 +1,17 @@
-"""Notices through their life: drafted, sent (or marked sent), checked at their deadline, closed, overdue
-and re-noticed, reopened. Every step is a notice event with who and when; sending is also a custody entry
-of the case, the sent message sealed as evidence of what was said to whom, and an audit event."""
+"""Notices through their life: drafted, edited while a draft, sent (or marked sent), checked at their
+deadline, closed, overdue and re-noticed, reopened. Every step is a notice event with who and when; an edit
+is also an audit event, and sending a custody entry of the case, the sent message sealed as evidence of
+what was said to whom, and an audit event."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 import jinja2
 
+from matcher.hashlist import CONTROL_CHARACTERS
 from tracker.clock import utc_now
 from tracker.errors import TrackerError
 from tracker.evidence.vault import Artefact, EvidenceVault
@@ -23,6 +26,15 @@ from tracker.takedowns.models import Notice, NoticeEvent, NoticeStatus
 
 class NoticeRefused(TrackerError):
     """A step a notice cannot take in its state (sending one sent before, or one without a recipient)."""
+
+
+class NoticeTextRefused(TrackerError):
+    """Raised by `Takedowns.edit` for a subject or text that cannot go out: empty, too long, or holding a
+    control character (the subject becomes a mail header). The message names which."""
+
+
+MAX_SUBJECT = 300  # one header line, well under RFC 5322's 998
+MAX_BODY = 100_000  # a notice naming hundreds of URLs fits; a paste of something else does not
 
 
 class Takedowns:
@@ -46,6 +58,21 @@ class Takedowns:
         stored = self.store.add_notice(notice)
         self.store.add_notice_event(drafted_event(stored, self.actor))
         return stored
+
+    def edit(self, notice_id: int, subject: str, body: str) -> Notice:
+        """Replace a draft's subject and text: an analyst's wording, before it goes out. Only a draft: a sent
+        notice stays what was said. The items and their evidence are not text, and stay as drafted. Raises
+        NoticeRefused (not a draft) or NoticeTextRefused."""
+        notice = self.store.notice(notice_id)
+        if notice.status is not NoticeStatus.DRAFT:
+            raise NoticeRefused(f"notice {notice_id} is {notice.status}: only a draft can be edited")
+        subject, body = _checked_text(subject, body)
+        edited = self.store.save_notice(replace(notice, subject=subject, body=body))
+        detail = {"notice": notice_id, "host": notice.host, "subject": subject, "body_sha256": _sha256(body),
+                  "was": {"subject": notice.subject, "body_sha256": _sha256(notice.body)}}  # fmt: skip
+        self.store.add_notice_event(NoticeEvent(notice_id, utc_now(), self.actor, "edited", detail))
+        self.store.log_event(AuditEvent(utc_now(), self.actor, "edit-notice", notice.case_id, detail))
+        return edited
 
     def send(self, notice_id: int, smtp: SmtpSettings, *, again: bool = False) -> Notice:
         """Send by SMTP. Raises NoticeRefused (state, recipient) or MailFailed (the notice stays a draft,
@@ -136,3 +163,20 @@ class Takedowns:
                            organisation=self.organisation, environment=self.environment, now=now, follows=notice,
                            still_online_at=seen_at)  # fmt: skip
         return self._keep(renotice)
+
+
+def _checked_text(subject: str, body: str) -> tuple[str, str]:
+    subject = " ".join(subject.split())  # one line: a line break in a header would start another header
+    body = body.replace("\r\n", "\n").replace("\r", "\n").strip() + "\n"
+    for what, value, most in (("subject", subject, MAX_SUBJECT), ("text", body.strip(), MAX_BODY)):
+        if not value:
+            raise NoticeTextRefused(f"{what}: empty")
+        if len(value) > most:
+            raise NoticeTextRefused(f"{what}: {len(value):,} characters (at most {most:,})")
+        if CONTROL_CHARACTERS.search(value.replace("\n", "").replace("\t", "")):
+            raise NoticeTextRefused(f"{what}: holds a control character")
+    return subject, body
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
