@@ -82,6 +82,17 @@ def test_a_case_restricted_to_named_analysts_is_not_found_by_the_others_on_any_p
     assert (event.actor, event.case_id, event.detail["open_to"]) == ("ada", CASE, ["ana"])
 
 
+def test_a_restricted_case_is_left_out_of_the_review_queue_takedowns_and_overview_of_the_others(app, open_case):
+    app[0].store.restrict_case(CASE, ["ana"])
+    bob, ana = logged_in(app, "bob"), logged_in(app, "ana")
+    candidate = next(s.id for s in app[0].store.sightings(CASE) if s.verdict == "needs_review")
+    assert CASE in ana.get("/review").text and CASE not in bob.get("/review").text
+    assert bob.get("/review", params={"case": CASE}).status_code == 404
+    assert f'value="{CASE}"' in ana.get("/takedowns").text and f'value="{CASE}"' not in bob.get("/takedowns").text
+    assert bob.get("/overview.json").json()["sightings"] == 0 < ana.get("/overview.json").json()["sightings"]
+    assert bob.post(f"/review/{candidate}/confirm", data={"csrftoken": token(bob.get("/review").text), "why": "a guess"}).status_code == 404
+
+
 def test_only_admins_restrict_and_unknown_names_are_refused(app, open_case):
     ana, ada = logged_in(app, "ana"), logged_in(app, "ada")
     assert post(ana, f"/cases/{CASE}/access", f"/cases/{CASE}", names="ana").status_code == 403
