@@ -30,14 +30,22 @@ PASSWORD = "correct horse battery"
 SHOTS = Path("/tmp/shots")
 
 
-@pytest.fixture(scope="module")
-def home(tmp_path_factory, hash_options, policy) -> Path:
-    home = tmp_path_factory.mktemp("dashboard") / "home"
+def home_with_accounts(home: Path, hash_options, policy, accounts, *more_cases: str) -> Path:
+    """A home holding the report case (and ``more_cases``, empty), with ``accounts`` (name, role) whose
+    password is PASSWORD."""
     recorded = record_case(home, hash_options, policy)
-    for name, role in (("ada", Role.ADMIN), ("ana", Role.ANALYST), ("vic", Role.VIEWER)):
+    for case in more_cases:
+        recorded.store.ensure_case(case)
+    for name, role in accounts:
         add_account(recorded.store, name, role, PASSWORD)
     recorded.close()
     return home
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory, hash_options, policy) -> Path:
+    accounts = (("ada", Role.ADMIN), ("ana", Role.ANALYST), ("vic", Role.VIEWER))
+    return home_with_accounts(tmp_path_factory.mktemp("dashboard") / "home", hash_options, policy, accounts)
 
 
 @pytest.fixture(scope="module")

@@ -12,13 +12,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from dashboards.web import create_app
-from dashboards.web.accounts import add_account
 from dashboards.web.audit import PAGE
-from spreadtrace.app import App
 from spreadtrace.cli import main
-from tests.report_case import CASE, record_case
-from tests.test_dashboard import PASSWORD, SHOTS, browser, browser_login, client, logged_in, server, token  # noqa: F401
+from tests import test_dashboard
+from tests.report_case import CASE
+from tests.test_dashboard import SHOTS, browser_login, client, home_with_accounts, logged_in, token
 from tests.test_tracker_store_contract import sighting
 from simsites.videos import write_video
 from tracker.clock import utc_now
@@ -33,21 +31,12 @@ ACCOUNTS = (("ada", Role.ADMIN), ("ana", Role.ANALYST), ("bob", Role.ANALYST), (
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory, hash_options, policy):
-    home = tmp_path_factory.mktemp("dashboard-access") / "home"
-    recorded = record_case(home, hash_options, policy)
-    recorded.store.ensure_case("other-case")
-    for name, role in ACCOUNTS:
-        add_account(recorded.store, name, role, PASSWORD)
-    recorded.close()
-    return home
+    return home_with_accounts(tmp_path_factory.mktemp("dashboard-access") / "home", hash_options, policy, ACCOUNTS, "other-case")
 
 
-@pytest.fixture(scope="module")
-def app(home):
-    spreadtrace = App(home)
-    asgi = create_app(spreadtrace.home, spreadtrace.settings)
-    yield spreadtrace, asgi
-    spreadtrace.end()
+app = test_dashboard.app  # test_dashboard's app, real uvicorn and headless Chromium, over this module's home
+server = test_dashboard.server
+browser = test_dashboard.browser
 
 
 @pytest.fixture
@@ -239,7 +228,7 @@ def test_a_captured_video_sighting_gets_a_blurred_preview_of_a_still_frame(tmp_p
 
 # -- in Chromium -----------------------------------------------------------------------------------------
 
-def test_in_chromium_an_admin_reads_the_audit_log_and_an_analyst_sets_a_blur(app, server, browser):  # noqa: F811
+def test_in_chromium_an_admin_reads_the_audit_log_and_an_analyst_sets_a_blur(app, server, browser):
     SHOTS.mkdir(exist_ok=True)
     ana = browser_login(browser, server, "ana")
     ana.goto(f"{server}/settings")

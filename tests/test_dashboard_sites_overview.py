@@ -16,9 +16,7 @@ import pytest
 from crawler.sites import SiteRegistry, add_site
 from crawler.visit import VisitCounts
 from crawler.watcher import Watcher, next_runs
-from dashboards.web import create_app
 from dashboards.web.accounts import add_account
-from spreadtrace.app import App
 from spreadtrace.cli import main
 from spreadtrace.status import site_statuses
 from tests.report_case import CASE, SITES, record_case
@@ -68,17 +66,12 @@ def home(tmp_path_factory, hash_options, policy) -> Path:
     return home
 
 
-# test_dashboard's real uvicorn and headless Chromium, over this module's app.
+# test_dashboard's app, real uvicorn and headless Chromium, over this module's home.
+app = test_dashboard.app
 server = test_dashboard.server
 browser = test_dashboard.browser
 
 
-@pytest.fixture(scope="module")
-def app(home):
-    spreadtrace = App(home)
-    asgi = create_app(spreadtrace.home, spreadtrace.settings)
-    yield spreadtrace, asgi
-    spreadtrace.end()
 
 
 def registry(app) -> SiteRegistry:
