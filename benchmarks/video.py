@@ -41,6 +41,7 @@ from pathlib import Path
 
 import av
 from av.video.frame import PictureType
+from av.video.stream import VideoStream
 from rich.console import Console
 from rich.progress import track
 from rich.table import Table
@@ -139,7 +140,7 @@ def accuracy(console: Console, distractor_count: int) -> Table:
         false: dict[str, int] = dict.fromkeys(contenders, 0)
         rows: list[str] = []
         pairs = 0
-        copies = [
+        copies: list[tuple[str | None, Path, int | None]] = [
             (row, path, truth)
             for truth, (name, reference) in enumerate(references)
             for row, path in edited_copies(reference, folder, name.replace("/", "-"))
@@ -152,7 +153,7 @@ def accuracy(console: Console, distractor_count: int) -> Table:
                 rows.append(row)
             for contender, decide in contenders.items():
                 matched = decide(signals)
-                if row is not None:
+                if row is not None and truth is not None:
                     found[(row, contender)] = found.get((row, contender), 0) + (truth in matched)
                     if contender == "spreadtrace" and truth not in matched:
                         console.print(f"missed by spreadtrace: {row}, {references[truth][0]}")
@@ -172,10 +173,16 @@ def accuracy(console: Console, distractor_count: int) -> Table:
 # -- speed and memory -------------------------------------------------------------------------------
 
 
+def _seconds(stream: VideoStream) -> float:
+    """A stream's length; our test files always say it (PyAV types both as optional)."""
+    assert stream.duration is not None and stream.time_base is not None, "the file names its length"
+    return float(stream.duration * stream.time_base)
+
+
 def looped(source: Path, target: Path, minutes: float) -> Path:
     """``source`` repeated without re-encoding until it lasts ``minutes``: real H.264, any length, quickly."""
     with av.open(str(source)) as first:
-        length = float(first.streams.video[0].duration * first.streams.video[0].time_base)
+        length = _seconds(first.streams.video[0])
     repeats = max(1, round(minutes * 60 / length))
     with av.open(str(target), "w") as output:
         with av.open(str(source)) as template:
@@ -183,6 +190,7 @@ def looped(source: Path, target: Path, minutes: float) -> Path:
         for number in range(repeats):
             with av.open(str(source)) as clip:
                 video = clip.streams.video[0]
+                assert video.time_base is not None, "a stream the muxer wrote has a time base"
                 shift = round(number * length / video.time_base)
                 for packet in clip.demux(video):
                     if packet.dts is None:
@@ -295,8 +303,7 @@ def speed(console: Console, rounds: int, baseline_tree: Path | None) -> list[Tab
 
 def _speed_table(console: Console, name: str, path: Path, rounds: int, other: OtherTree | None) -> Table:
     with av.open(str(path)) as probe:
-        stream = probe.streams.video[0]
-        seconds = float(stream.duration * stream.time_base)
+        seconds = _seconds(probe.streams.video[0])
     runs: dict[str, Callable[[], Timing]] = {
         "plain PyAV decode of every frame (PyAV defaults)": lambda: _timed(lambda: plain_decode(path)),
         f"plain decode, {DECODE_THREADS} frame threads as spreadtrace's": lambda: _timed(lambda: threaded_decode(path)),
