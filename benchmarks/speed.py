@@ -24,7 +24,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.accuracy import SKIMAGE_REFERENCES, distractor_set, perception_images
+from benchmarks.corpus import SKIMAGE_REFERENCES, distractor_set, perception_images
 from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, hash_media
 from matcher.media import hash_image

@@ -46,7 +46,7 @@ from rich.console import Console
 from rich.progress import track
 from rich.table import Table
 
-from benchmarks.accuracy import SKIMAGE_REFERENCES, perception_images
+from benchmarks.corpus import SKIMAGE_REFERENCES, perception_images
 from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, Signal, VideoLimits, hash_file
 from matcher.hashers import VideoHasher, VpdqHasher
