@@ -1,168 +1,113 @@
 """Accuracy benchmark: recall per edit and false matches, side by side in one run, for PDQ alone (<= 31),
 pHash alone (<= 8), spreadtrace with global hashes only, and spreadtrace with local features.
 
-References: Thorn perception's testing photographs and people-free scikit-image photographs. Distractors
-(>= 2,000): the other scikit-image samples, frames of perception's testing videos, crops of both, and
-generated pictures. Every edit of every reference is a query; so is every distractor. A false match is
-any match to a reference the query was not made from.
+References (100 by default, `benchmarks.corpus`): Thorn perception's testing photographs and people-free
+scikit-image photographs, generated photo-like scenes, and a few fine periodic textures. Distractors
+(10,000 by default): real pictures shipped in installed packages (scikit-image samples, frames of
+perception's testing videos), crops of them, and generated pictures of eleven families, fine periodic
+textures among them. Every row's edit (`benchmarks.edits`: everyday edits; crops, pads, rotations,
+screenshots and collages; issue 14's caption bars, corner logos, square-tile collages, one-side and
+top-left crops and cropped rotation; thumbnails of 240/160/120 px; the periodic textures' re-encodings)
+of every reference of its kind is a query; so is every distractor. A false match is any match to a
+reference the query was not made from; every query meets every reference, so the pairs counted are
+queries x references (about 1.35 million by default).
 
-Run: make bench-accuracy   (or: .venv/bin/python -m benchmarks.accuracy --distractors 2000)
+Queries are rendered, hashed and judged by worker processes, one per core (`spreadtrace.pool`).
+
+Run: make bench-accuracy   (or: .venv/bin/python -m benchmarks.accuracy; about 30 minutes on 2 cores)
+Quick look: .venv/bin/python -m benchmarks.accuracy --distractors 200 --references 20   (about 2 minutes)
+The workers' time per query is printed, to foresee other sizes (at 100 references about a quarter of a
+second of one core each, most of it spreadtrace's matching, which grows with the references).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import random
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from importlib import resources
+from pathlib import Path
 
-import cv2
-import imagehash
-import numpy as np
-import pdqhash
-from PIL import Image
 from rich.console import Console
-from rich.progress import track
-from rich.table import Table
 
+from benchmarks.corpus import Spec, distractors, references, source_of
+from benchmarks.edits import ROWS
+from benchmarks.jobs import HashedReference, Query, QueryJob, ReferenceJob
+from benchmarks.tally import Tally
 from crawler.config import default_hash_options, default_match_policy
-from matcher import MatchDecision, Matcher, Verdict, hash_media
-from matcher.image import decode_image
-from simsites.corpus import DISTRACTOR_SAMPLES, encode, generated_image, sample_image
-from simsites.transforms import EVERYDAY, HARD, collage
-
-SKIMAGE_REFERENCES = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "coins", "moon")
-PERCEPTION_VIDEOS = ("extra_channel_attached_pic.mp4", "rgb.m4v", "v1.m4v", "v2.m4v")  # the others repeat these
+from spreadtrace.pool import parallel_map, worker_count
+from spreadtrace.progress import file_progress
 
 
-def perception_images() -> list[tuple[str, Image.Image]]:
-    folder = resources.files("perception") / "testing" / "images"
-    names = sorted((p.name for p in folder.iterdir() if p.name.endswith(".jpg")), key=lambda n: int(n[5:-4]))
-    return [(f"perception/{n}", Image.open(folder / n).convert("RGB")) for n in names]  # type: ignore[arg-type]
-
-
-def video_frames(every: int) -> Iterator[Image.Image]:
-    folder = resources.files("perception") / "testing" / "videos"
-    for name in PERCEPTION_VIDEOS:
-        capture = cv2.VideoCapture(str(folder / name))
-        index = 0
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                break
-            if index % every == 0:
-                yield Image.fromarray(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-            index += 1
-        capture.release()
-
-
-def distractor_set(count: int, seed: int = 11) -> list[Image.Image]:
-    """Real pictures first (samples, video frames), then crops of them, then generated pictures."""
-    rng = random.Random(seed)
-    real = [sample_image(n) for n in DISTRACTOR_SAMPLES if n not in SKIMAGE_REFERENCES]
-    real += list(video_frames(every=4))
-    crops = []
-    for _ in range(min(count // 3, 4 * len(real))):
-        picture = rng.choice(real)
-        w, h = picture.size
-        cw, ch = int(w * rng.uniform(0.35, 0.7)), int(h * rng.uniform(0.35, 0.7))
-        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-        crops.append(picture.crop((x, y, x + cw, y + ch)))
-    pictures = real + crops
-    pictures += [generated_image(1000 + i) for i in range(max(0, count - len(pictures)))]
-    return pictures[:count]
-
-
-@dataclass
-class Contender:
-    label: str
-    hits: dict[str, int] = field(default_factory=dict)
-    false_matches: int = 0
-    reviews: int = 0
-    true_reviews: int = 0
-
-
-def raw_pdq(image: Image.Image) -> tuple[np.ndarray, int]:
-    vector, quality = pdqhash.compute(np.asarray(image))
-    return np.asarray(vector, dtype=bool), int(quality)
+def queries(refs: list[Spec], fillers: list[Spec], others: list[Spec]) -> Iterator[Query]:
+    """Every row's copy of every reference of its kind, a reference's copies together (a worker keeps the
+    last pictures it drew), then every distractor of ``others``."""
+    for truth, reference in enumerate(refs):
+        for row in ROWS:
+            if row.textures != (reference.family == "texture"):
+                continue
+            pick = random.Random(f"fillers:{row.key}:{truth}")
+            chosen = tuple(pick.sample(fillers, row.fillers)) if row.fillers else ()
+            yield Query(reference, row.key, truth, seed=truth, fillers=chosen)
+    for picture in others:
+        yield Query(picture)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--distractors", type=int, default=2000)
+    parser.add_argument("--distractors", type=int, default=10_000, help="distractors [default: 10,000]")
+    parser.add_argument("--references", type=int, default=100, help="references, at least 4 [default: 100]")
+    parser.add_argument("--workers", type=int, default=None, help="processes [default: one per core]")
+    parser.add_argument("--json", type=Path, default=None, help="also write the counts to this file")
     args = parser.parse_args()
-    console = Console()
+    console, progress = Console(), Console(stderr=True)
+    if not console.is_terminal:  # a file or a pipe: tables as wide as they need, not 80 columns
+        console = Console(width=200)
     policy, options = default_match_policy(), default_hash_options()
+    started = time.perf_counter()
 
-    references = perception_images() + [(f"skimage/{n}", sample_image(n)) for n in SKIMAGE_REFERENCES]
-    ref_signals = [hash_media(encode(image, "PNG"), options, reference=True).signals for _, image in references]
-    full = Matcher(policy, enumerate(ref_signals))
-    hashes_only = Matcher(policy, ((i, [s for s in sig if s.kind != "orb"]) for i, sig in enumerate(ref_signals)))
-    ref_pdq = np.stack([raw_pdq(image)[0] for _, image in references])
-    ref_phash = np.stack([imagehash.phash(image).hash.ravel() for _, image in references])
+    refs = references(args.references)
+    others = distractors(args.distractors)
+    fillers = others if len(others) >= 3 else [Spec("still-life", seed=10_000 + i) for i in range(3)]
+    hashed: list[HashedReference] = []
+    with (
+        file_progress(progress, "hashing references", len(refs), unit="pictures") as advance,
+        parallel_map(ReferenceJob(options), refs, workers=worker_count(args.workers, len(refs))) as results,
+    ):
+        for reference in results:
+            if reference.error:
+                raise SystemExit(f"a reference could not be hashed: {reference.error}")
+            hashed.append(reference)
+            advance()
 
-    contenders = [Contender("PDQ alone (<= 31)"), Contender("pHash alone (<= 8)"),
-                  Contender("spreadtrace, hashes only"), Contender("spreadtrace")]  # fmt: skip
+    tally = Tally(ROWS, refs)
+    work = list(queries(refs, fillers, others))
+    job = QueryJob(tuple(hashed), policy, options)
+    with (
+        file_progress(progress, "judging copies and distractors", len(work), unit="pictures") as advance,
+        parallel_map(job, work, workers=worker_count(args.workers, len(work))) as outcomes,
+    ):
+        for query, outcome in zip(work, outcomes, strict=True):
+            tally.add(query, outcome, source_of(query.picture))
+            advance()
+    seconds = time.perf_counter() - started
 
-    def judge(image: Image.Image, data: bytes, truth: int | None, row: str | None) -> None:
-        pdq, quality = raw_pdq(image)
-        phash = imagehash.phash(image).hash.ravel()
-        signals = hash_media(data, options).signals
-        outcomes: list[tuple[set[int], set[int]]] = [
-            (set(np.flatnonzero((ref_pdq != pdq).sum(axis=1) <= 31)) if quality >= 50 else set(), set()),
-            (set(np.flatnonzero((ref_phash != phash).sum(axis=1) <= 8)), set()),
-            _verdicts(hashes_only.match([s for s in signals if s.kind != "orb"])),
-            _verdicts(full.match(signals)),
-        ]
-        for contender, (matched, review) in zip(contenders, outcomes, strict=True):
-            if row is not None and truth in matched:
-                contender.hits[row] = contender.hits.get(row, 0) + 1
-            contender.false_matches += len(matched - {truth})
-            contender.reviews += len(review - {truth})
-            contender.true_reviews += truth in review
-
-    fillers = distractor_set(args.distractors)
-    edits = [*EVERYDAY, *HARD]
-    queries = [(i, edit.name) for i in range(len(references)) for edit in edits]
-    queries += [(i, "collage 2x2") for i in range(len(references))]
-    for index, row in track(queries, description="edited references", console=console):
-        _, image = references[index]
-        if row == "collage 2x2":
-            data = encode(collage(image, random.Random(index), fillers[index * 3 : index * 3 + 3]))
-        else:
-            data = next(e for e in edits if e.name == row).bytes_of(image, seed=index)
-        judge(decode_image(data, max_pixels=options.max_pixels), data, index, row)
-    for picture in track(fillers, description="distractors", console=console):
-        data = encode(picture)
-        judge(decode_image(data, max_pixels=options.max_pixels), data, None, None)
-
-    rows = [e.name for e in edits] + ["collage 2x2"]
-    table = Table(title=f"Recall per edit: {len(references)} references, {len(fillers):,} distractors")
-    table.add_column("edit")
-    for contender in contenders:
-        table.add_column(contender.label, justify="right")
-    for row in rows:
-        if row == HARD[0].name:
-            table.add_section()
-        table.add_row(row, *(f"{c.hits.get(row, 0) / len(references):.0%}" for c in contenders))
-    table.add_section()
-    everyday = [e.name for e in EVERYDAY]
-    hard = [r for r in rows if r not in everyday]
-    for label, group in (("everyday (mean)", everyday), ("crop/pad/rotate/screenshot/collage (mean)", hard)):
-        table.add_row(label, *(f"{sum(c.hits.get(r, 0) for r in group) / (len(group) * len(references)):.1%}"
-                               for c in contenders))  # fmt: skip
-    pairs = (len(queries) + len(fillers)) * len(references)
-    table.add_row(f"false matches (of {pairs:,} pairs)", *(str(c.false_matches) for c in contenders))
-    table.add_row("needs review: true reference", *("-", "-", *(str(c.true_reviews) for c in contenders[2:])))
-    table.add_row("needs review: wrong reference", *("-", "-", *(str(c.reviews) for c in contenders[2:])))
-    console.print(table)
-
-
-def _verdicts(decisions: list[MatchDecision]) -> tuple[set[int], set[int]]:
-    matched = {d.reference_id for d in decisions if d.verdict is Verdict.MATCH}
-    review = {d.reference_id for d in decisions if d.verdict is Verdict.NEEDS_REVIEW}
-    return matched, review
+    console.print(tally.recall_table(len(others)))
+    console.print(tally.group_table())
+    console.print(tally.false_table())
+    console.print(tally.pairs_line())
+    console.print(tally.review_line())
+    console.print(tally.cost_line())
+    console.print("spreadtrace's most-missed references:", *tally.missed_lines(), sep="\n")
+    if tally.examples:
+        console.print("spreadtrace's false matches (first few):", *(f"  {e}" for e in tally.examples), sep="\n")
+    if tally.errors:
+        console.print(f"{len(tally.errors)} copies could not be hashed (counted as missed):", *tally.errors[:5], sep="\n  ")
+    workers = worker_count(args.workers, len(work))
+    console.print(f"{len(work):,} queries in {seconds:,.0f} s on {workers} worker(s): {len(work) / seconds:,.1f}/s")
+    if args.json:
+        args.json.write_text(json.dumps({**tally.as_json(), "seconds": seconds, "workers": workers}, indent=2))
 
 
 if __name__ == "__main__":
