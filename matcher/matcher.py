@@ -23,7 +23,9 @@ compilation of stills), and a picture meets video frames (a thumbnail, a still).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
+from matcher.collage import split_tiles
 from matcher.matchers import Query, signal_matchers
 from matcher.policy import MatchDecision, MatchPolicy, Verdict, confirm, decide_global, decide_local
 from matcher.signal import Signal
@@ -62,10 +64,24 @@ class Matcher:
 
     def match(self, signals: Sequence[Signal]) -> list[MatchDecision]:
         """Every reference the media matches or may match, surest first."""
-        query = Query(signals)
+        own, tiles = split_tiles(signals)
+        query = Query(own)
         video = self._signal_matchers.frames.frames(query)
         decisions = self._match_video(query, video) if video is not None else self._match_picture(query)
+        if tiles and not any(d.verdict is Verdict.MATCH for d in decisions):
+            decisions = self._match_tiles(decisions, tiles)
         return sorted(decisions, key=lambda d: (d.verdict is not Verdict.MATCH, -d.confidence, d.reference_id))
+
+    def _match_tiles(self, decisions: list[MatchDecision], tiles: list[list[Signal]]) -> list[MatchDecision]:
+        """A collage's tiles, each matched as a picture of its own (`matcher.collage`); per reference the
+        surest decision, of the whole or of a tile."""
+        best = {d.reference_id: d for d in decisions}
+        for tile in tiles:
+            for decision in self._match_picture(Query(tile)):
+                known = best.get(decision.reference_id)
+                if known is None or _surer(decision, known):
+                    best[decision.reference_id] = replace(decision, decided_by=f"{decision.decided_by} (a collage's tile)")
+        return list(best.values())
 
     # -- pictures ---------------------------------------------------------------------------------
 
@@ -139,3 +155,7 @@ class Matcher:
         shown = self._signal_matchers.pdq.shown_in(video).items()
         decisions = (decide_picture_in_video(self.policy, reference_id, frames, video) for reference_id, frames in shown)
         return [decision for decision in decisions if decision is not None]
+
+
+def _surer(a: MatchDecision, b: MatchDecision) -> bool:
+    return (a.verdict is Verdict.MATCH, a.confidence) > (b.verdict is Verdict.MATCH, b.confidence)

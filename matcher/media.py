@@ -10,6 +10,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from matcher.collage import grid_tiles, tile_signal
 from matcher.errors import UnhashableContent
 from matcher.hashers import PdqHasher, VpdqHasher, picture_hashers
 from matcher.image import decode_image
@@ -134,14 +135,18 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool) -> list[Signal]:
+def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool, tiles: bool = True) -> list[Signal]:
     """Signals of a decoded, upright RGB picture, from every picture hasher (`picture_hashers`).
 
     Two passes: each hasher's signals of the picture as a whole (borders trimmed), then each hasher's
-    extra signals (PDQ of the untrimmed picture and of sub-regions, ORB keypoints).
+    extra signals (PDQ of the untrimmed picture and of sub-regions, ORB keypoints). A copy that is a grid
+    of pictures (`matcher.collage`) adds every signal of each tile, its variant saying which tile.
     """
     picture = Picture(image)
     hashers = picture_hashers(local_features=local_features)
     signals = [signal for hasher in hashers for signal in hasher.signals(picture, reference=reference)]
     signals += [signal for hasher in hashers for signal in hasher.extra_signals(picture, reference=reference)]
+    if tiles and not reference and local_features:  # a reference is one picture; a copy may be a collage of several
+        for number, tile in enumerate(grid_tiles(picture.trimmed)):
+            signals += [tile_signal(signal, number) for signal in hash_image(tile, local_features=True, tiles=False)]
     return signals
