@@ -6,12 +6,14 @@ caller whether the report is an export to be logged (`tracker.pictures.export`).
 
 from __future__ import annotations
 
+import io
 import logging
 import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO
 
+from PIL import Image
 from warcio.archiveiterator import ArchiveIterator
 
 from tracker.evidence.custody import CustodyEntry
@@ -66,7 +68,8 @@ def kept_picture(vault: EvidenceVault, case_id: str, sighting_id: int, media_url
     reader = _Reader(vault, case_id)
     for picture in reader.pictures(reversed(screenshots.get(sighting_id, [])), reversed(captures.get(sighting_id, [])),
                                    media_url):  # fmt: skip
-        return picture  # the one the preview was made from: `pictures` yields only what Pillow reads
+        if _blurred(picture.data) is not None:  # a picture Pillow can read, as the preview was
+            return picture
     return None
 
 
@@ -119,7 +122,7 @@ class _Reader:
             for artefact in artefacts_of(entry):
                 if artefact.role == "warc" and (data := self._media_in_warc(artefact.sha256, media_url)) is not None:
                     taken_at = str(entry.detail.get("observed_at") or entry.at)
-                    if _blurred(data) is not None:
+                    if _is_picture(data):  # read whole, and blurred, by the caller: here the header only
                         yield Picture(data, "media", taken_at)
                     elif (still := still_frame(data)) is not None:  # a video: one frame of it, never the video
                         yield Picture(still, "video still", taken_at)
@@ -156,6 +159,15 @@ def _response_payload(warc: IO[bytes], url: str) -> bytes | None:
             payload: bytes = record.content_stream().read(_MAX_PICTURE_BYTES + 1)
             return payload if len(payload) <= _MAX_PICTURE_BYTES else None
     return None
+
+
+def _is_picture(data: bytes) -> bool:
+    """Whether Pillow knows the format as a picture (MPEG it recognises, but is a video)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            return image.format != "MPEG"
+    except (OSError, Image.DecompressionBombError, SyntaxError):
+        return False
 
 
 def _blurred(picture: bytes, radius: float = DEFAULT_RADIUS) -> bytes | None:
