@@ -9,10 +9,12 @@ import re
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from collections.abc import Sequence
+
 from tracker.clock import utc_now
-from tracker.models import User
+from tracker.models import AuditEvent, User
 from tracker.states import Role
-from tracker.store import UserStore
+from tracker.store import Store, UserStore
 
 _HASHER = PasswordHasher()
 
@@ -57,3 +59,15 @@ def authenticate(users: UserStore, name: str, password: str) -> User | None:
     if _HASHER.check_needs_rehash(user.password_hash):
         users.set_password_hash(user.name, _HASHER.hash(password))
     return user
+
+
+def open_case_to(store: Store, case_id: str, names: Sequence[str], *, actor: str, via: str) -> list[str]:
+    """Restrict ``case_id`` to the accounts ``names`` (none: open it to everyone), audited as `case-access`.
+    The names no account has are returned, and then nothing is changed: a typo must not lock out the
+    analyst it was meant for."""
+    wanted = list(dict.fromkeys(names))
+    unknown = [name for name in wanted if store.user(name) is None]
+    if not unknown:
+        store.restrict_case(case_id, wanted)
+        store.log_event(AuditEvent(utc_now(), actor, "case-access", case_id, {"open_to": wanted or "everyone", "via": via}))
+    return unknown

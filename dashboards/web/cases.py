@@ -10,13 +10,14 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from PIL import Image
 
+from dashboards.web.accounts import open_case_to
 from dashboards.web.evidence import sealed_per_sighting
 from dashboards.web.context import current_user, dashboard, render, require, visible_case, visible_cases
 from tracker.clock import utc_now
 from tracker.models import AuditEvent, Sighting, User
 from tracker.pictures import build_pictures
 from tracker.pictures.html import OTHER_HOSTS, PALETTE
-from tracker.pictures.previews import kept_picture, kept_previews, with_evidence
+from tracker.pictures.previews import kept_picture, kept_previews
 from tracker.report import Report, build_report
 from tracker.states import Role
 from tracker.takedowns.deadlines import overdue
@@ -54,15 +55,14 @@ def cases(request: Request, user: Account) -> Response:
 
 @router.get("/cases/{case_id}")
 def case_page(request: Request, case_id: str, user: Account) -> Response:
+    board = dashboard(request)
     report = _report(request, user, case_id)
     revealed = set(request.session.get(_REVEALED, []))
-    kept = with_evidence(dashboard(request).vault, case_id, [s.id for s in report.sightings])
-    board = dashboard(request)
+    sealed = sealed_per_sighting(board.vault, case_id)  # one read of the custody log: what is kept, and how much
     open_to = sorted(board.store.case_access().get(case_id, ()))
     history = {s.id: board.store.status_history(s.id) for s in report.sightings}
-    return render(request, "case.html.j2", user=user, report=report, revealed=revealed, kept=kept,
-                  may_reveal=user.role is not Role.VIEWER, open_to=open_to, history=history,
-                  sealed=sealed_per_sighting(board.vault, case_id))  # fmt: skip
+    return render(request, "case.html.j2", user=user, report=report, revealed=revealed, kept=set(sealed),
+                  may_reveal=user.role is not Role.VIEWER, open_to=open_to, history=history, sealed=sealed)  # fmt: skip
 
 
 @router.get("/cases/{case_id}/pictures.json")
@@ -123,13 +123,9 @@ def set_access(request: Request, case_id: str, user: Account, names: Annotated[s
     typo does not lock out the analyst it was meant for."""
     require(user, Role.ADMIN)
     case = visible_case(request, user, case_id)
-    store = dashboard(request).store
-    wanted = [n for n in dict.fromkeys(names.replace(",", " ").lower().split())]
-    unknown = [n for n in wanted if store.user(n) is None]
-    if unknown:
+    wanted = names.replace(",", " ").lower().split()
+    if unknown := open_case_to(dashboard(request).store, case.id, wanted, actor=user.name, via="dashboard"):
         raise HTTPException(400, f"names: no account called {', '.join(unknown)}")
-    store.restrict_case(case.id, wanted)
-    store.log_event(AuditEvent(utc_now(), user.name, "case-access", case.id, {"open_to": wanted or "everyone"}))
     return RedirectResponse(f"/cases/{case.id}", status_code=303)
 
 

@@ -6,7 +6,6 @@ editing are audited there; drafting, which the service leaves to its caller, is 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
@@ -173,7 +172,7 @@ def _service(request: Request, user: User) -> Takedowns:
 def _contacts(request: Request) -> dict[str, str | None]:
     """Each site's abuse contact, from the registry the CLI reads; a broken registry is the admin's to mend."""
     try:
-        sites = SiteRegistry.load(Path(dashboard(request).settings["SPREADTRACE_SITES_FILE"]))
+        sites = SiteRegistry.load(dashboard(request).sites_file)
     except SiteConfigError as exc:
         raise HTTPException(503, f"site registry: {exc}") from None
     return {site.name: site.abuse_contact for site in sites}

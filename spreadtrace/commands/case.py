@@ -11,6 +11,7 @@ import click
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
+from dashboards.web.accounts import open_case_to
 from matcher.hashlist import label_problem
 from spreadtrace.app import App
 from spreadtrace.commands.contacts import contacts
@@ -23,8 +24,7 @@ from spreadtrace.jobs import ReferenceJob
 from spreadtrace.pool import parallel_map, worker_count
 from spreadtrace.render import plain_column, print_error
 from tracker import Reference, Sighting
-from tracker.clock import utc_now
-from tracker.models import AuditEvent, validate_case_id
+from tracker.models import validate_case_id
 
 
 @dataclass
@@ -121,11 +121,8 @@ def case_restrict(app: App, case_id: str, names: tuple[str, ...], everyone: bool
     if bool(names) == everyone:
         raise UserError("give the account names CASE is open to, or --everyone")
     case = app.store.get_case(case_id)
-    unknown = [n for n in names if app.store.user(n) is None]
-    if unknown:
+    if unknown := open_case_to(app.store, case.id, names, actor=getpass.getuser(), via="cli"):
         raise UserError(f"no dashboard account called {', '.join(unknown)} (see: spreadtrace user add)")
-    app.store.restrict_case(case.id, list(names))
-    app.store.log_event(AuditEvent(utc_now(), getpass.getuser(), "case-access", case.id, {"open_to": list(names) or "everyone", "via": "cli"}))
     app.out.print(f"case {case.id}: open to {', '.join(names) + ' and admins' if names else 'every account'}")
 
 
