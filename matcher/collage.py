@@ -35,6 +35,7 @@ STEP = 12.0  # a brightness step this large, between two neighbouring lines, cou
 STEP_SHARE = 0.6  # of the rows (or columns) that step at the same line: a seam
 STEP_CONTRAST = 3.0  # and the step is that many times the usual step around it
 ALIGNED_SHARE = 0.3  # of the rows stepping where the other strips' seam runs: the same seam
+AROUND = 8  # columns on each side whose steps are the usual ones a seam's must stand out from
 CROWD = 16  # columns: steps this close together are a pattern (stripes, bars, text), not a seam
 
 
@@ -73,10 +74,11 @@ def grid_tiles(image: Image.Image) -> list[Image.Image]:
         return []
     across = len(columns) >= len(rows)  # cut along the direction whose seams run the whole way
     first = columns if across else rows
-    strips = [pixels[:, a:b].T if across else pixels[a:b] for a, b in _spans(first, pixels.shape[1 if across else 0])]
+    spans = _spans(first, pixels.shape[1 if across else 0])
+    strips = [pixels[:, a:b].T if across else pixels[a:b] for a, b in spans]
     cuts = _aligned([_seams(strip) for strip in strips], strips)
     boxes: list[tuple[int, int, int, int]] = []
-    for (a, b), seams in zip(_spans(first, pixels.shape[1 if across else 0]), cuts, strict=True):
+    for (a, b), seams in zip(spans, cuts, strict=True):
         for c, d in _spans(seams, pixels.shape[0 if across else 1]):
             boxes.append((a, c, b, d) if across else (c, a, d, b))
     tiles = [image.crop(tuple(round(v / scale) for v in box)) for box in boxes]  # type: ignore[arg-type]
@@ -91,7 +93,7 @@ def _aligned(found: list[list[int]], strips: list[np.ndarray]) -> list[list[int]
     aligned = []
     for seams, strip in zip(found, strips, strict=True):
         if not seams and elsewhere and strip.shape[1] > max(elsewhere) + 1:
-            share = (np.abs(np.diff(strip, axis=1)) > STEP).mean(axis=0)
+            share = _step_share(np.abs(np.diff(strip, axis=1)))
             seams = [x for x in elsewhere if share[max(0, x - 2) : x + 1].max() >= ALIGNED_SHARE]
         aligned.append(seams)
     return aligned
@@ -145,12 +147,21 @@ def _gutter_scores(pixels: np.ndarray) -> np.ndarray:
     return scores
 
 
+def _step_share(steps: np.ndarray) -> np.ndarray:
+    """Per pair of neighbouring columns, the share of rows whose brightness steps by more than STEP."""
+    return (steps > STEP).mean(axis=0)  # type: ignore[no-any-return]
+
+
 def _step_scores(pixels: np.ndarray) -> np.ndarray:
     """Per column, the share of rows that step there (0 unless it is a seam's): two pictures side by side."""
     steps = np.abs(np.diff(pixels, axis=1))  # steps[:, x]: between columns x and x + 1
-    share = (steps > STEP).mean(axis=0)
+    share = _step_share(steps)
     mean = steps.mean(axis=0)
-    around = np.array([np.median(np.delete(mean[max(0, x - 8) : x + 9], min(x, 8))) for x in range(len(mean))])
+    # The usual step around each column: the median of the AROUND columns on either side, itself left
+    # out (NaN beyond the picture's edges, so a window there is only shorter).
+    padded = np.pad(mean, AROUND, constant_values=np.nan)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * AROUND + 1)
+    around = np.nanmedian(np.delete(windows, AROUND, axis=1), axis=1)
     seam = (share >= STEP_SHARE) & (mean >= STEP_CONTRAST * np.maximum(around, 1.0))
     scores = np.zeros(pixels.shape[1], np.float32)
     found = np.flatnonzero(seam)
