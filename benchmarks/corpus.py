@@ -27,7 +27,7 @@ import numpy as np
 from PIL import Image
 
 from benchmarks import scenes, textures
-from simsites.corpus import DISTRACTOR_SAMPLES, generated_image, sample_image
+from simsites.corpus import sample_image
 
 SKIMAGE_REFERENCES = ("coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry", "retina", "coins", "moon")
 # scikit-image samples in its wheel (no download) that are not references; astronaut, camera, the LFW
@@ -197,21 +197,3 @@ def _generated(family: str, seed: int) -> Image.Image:
 def perception_images() -> list[tuple[str, Image.Image]]:
     """perception's testing photographs, named ``perception/FILE``."""
     return [(f"perception/{name}", _perception(name)) for name in _perception_names()]
-
-
-def distractor_set(count: int, seed: int = 11) -> list[Image.Image]:
-    """The speed benchmark's pictures (the accuracy benchmark's distractors before issue 14): samples, video
-    frames, crops of them, then `simsites.corpus.generated_image`s."""
-    rng = random.Random(seed)
-    real = [sample_image(n) for n in DISTRACTOR_SAMPLES if n not in SKIMAGE_REFERENCES]
-    real += [Image.fromarray(pixels) for _, pixels in _video_frames(FRAME_EVERY) if pixels is not None]
-    crops = []
-    for _ in range(min(count // 3, 4 * len(real))):
-        picture = rng.choice(real)
-        w, h = picture.size
-        cw, ch = int(w * rng.uniform(0.35, 0.7)), int(h * rng.uniform(0.35, 0.7))
-        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
-        crops.append(picture.crop((x, y, x + cw, y + ch)))
-    pictures = real + crops
-    pictures += [generated_image(1000 + i) for i in range(max(0, count - len(pictures)))]
-    return pictures[:count]

@@ -1,8 +1,11 @@
 """Speed benchmark, side by side in one run.
 
 1. Hashing: images per second through spreadtrace's matcher against raw ``pdqhash.compute`` on the same
-   decoded images: the hash-only path (trim, PDQ, pHash, dHash, index lookup) and, separately, the verify
-   path (plus ORB keypoints, voting and the geometric check).
+   decoded images: the hash-only path (trim, PDQ, pHash, dHash, index lookup), the verify path (plus ORB
+   keypoints, voting and the geometric check), and what each later signal adds to it: periodic pictures'
+   spectrum signatures (`matcher.spectrum`) and a collage's tiles (`matcher.collage`), then both, which
+   is what the crawl runs. The pictures are the accuracy benchmark's first 200 distractors: real
+   pictures, crops of them and every generated family, periodic textures among them.
 2. Index: lookups per second and memory for N random PDQ hashes (default 10M) at radius 31, for
    spreadtrace's MultiIndex (1 and 2 threads) against FAISS's IndexBinaryMultiHash (16 x 16 bits, one flip,
    as HMA configures it for 31). Each index is built in its own process, so its memory is its own.
@@ -24,7 +27,7 @@ from PIL import Image
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.corpus import SKIMAGE_REFERENCES, distractor_set, perception_images
+from benchmarks.corpus import SKIMAGE_REFERENCES, distractors, perception_images, render
 from crawler.config import default_hash_options, default_match_policy
 from matcher import Matcher, hash_media
 from matcher.media import hash_image
@@ -48,22 +51,31 @@ def hashing_table(console: Console) -> Table:
     signals = [hash_media(encode(image, "PNG"), default_hash_options(), reference=True).signals for image in references]
     full = Matcher(policy, enumerate(signals))
     hashes_only = Matcher(policy, ((i, [s for s in sig if s.kind != "orb"]) for i, sig in enumerate(signals)))
-    images = distractor_set(200)
+    images = [render(spec) for spec in distractors(200)]
     arrays = [np.asarray(image) for image in images]
     console.print(f"hashing {len(images)} decoded pictures, median size {_median_size(images)}")
+    def verify(*, tiles: bool, spectrum: bool) -> Callable[[], object]:
+        return lambda: [full.match(hash_image(i, local_features=True, tiles=tiles, spectrum=spectrum)) for i in images]
+
     paths: list[tuple[str, Callable[[], object]]] = [
         ("raw pdqhash.compute", lambda: [pdqhash.compute(a) for a in arrays]),
         ("hash-only path (trim, PDQ, pHash, dHash, lookup)",
-         lambda: [hashes_only.match(hash_image(i, local_features=False)) for i in images]),
-        ("verify path (+ ORB keypoints, voting, RANSAC)", lambda: [full.match(hash_image(i, local_features=True)) for i in images]),
+         lambda: [hashes_only.match(hash_image(i, local_features=False, tiles=False, spectrum=False)) for i in images]),
+        ("verify path (+ ORB keypoints, voting, RANSAC)", verify(tiles=False, spectrum=False)),
+        ("verify path + spectrum signatures", verify(tiles=False, spectrum=True)),
+        ("verify path + collage tiles", verify(tiles=True, spectrum=False)),
+        ("verify path + both: the crawl's path", verify(tiles=True, spectrum=True)),
     ]  # fmt: skip
     rates = [(label, rate(fn, len(images))) for label, fn in paths]
     table = Table(title="Hashing speed, same decoded pictures, one core")
     table.add_column("path")
     table.add_column("pictures/s", justify="right")
     table.add_column("time vs raw PDQ", justify="right")
+    table.add_column("ms/picture", justify="right")
+    table.add_column("vs verify path", justify="right")
     for label, per_second in rates:
-        table.add_row(label, f"{per_second:,.0f}", f"{rates[0][1] / per_second:.2f}x")
+        table.add_row(label, f"{per_second:,.1f}", f"{rates[0][1] / per_second:.2f}x", f"{1000 / per_second:.1f}",
+                      f"{rates[2][1] / per_second:.2f}x")  # fmt: skip
     return table
 
 

@@ -11,6 +11,8 @@ Two routes to a picture's candidate, one verdict policy:
    orientations and sub-regions), pHash beside it. PDQ <= 31 is a match at once.
 2. Local features, when route 1 found no match: ORB keypoints vote for references, and the geometric
    check (RANSAC) decides. This finds crops, rotations, screenshots and collages.
+3. Spectrum signatures, when neither found a match: a periodic picture (stripes, checks, a fabric) whose
+   hashes flip with every re-encoding and whose keypoints all look alike (`matcher.spectrum`).
 
 Gray-zone candidates from route 1 go through the same geometric check: confirmed, they match; not
 confirmed, they come back as "needs review".
@@ -27,7 +29,7 @@ from dataclasses import replace
 
 from matcher.collage import split_tiles
 from matcher.matchers import Query, signal_matchers
-from matcher.policy import MatchDecision, MatchPolicy, Verdict, confirm, decide_global, decide_local
+from matcher.policy import MatchDecision, MatchPolicy, Verdict, confirm, decide_global, decide_local, decide_spectrum
 from matcher.signal import Signal
 from matcher.video.matching import QueryFrames, decide_frame_of_video, decide_picture_in_video, decide_video
 
@@ -91,6 +93,8 @@ class Matcher:
         decisions = self._decide_global(query, checkable)
         if checkable and not any(d.verdict is Verdict.MATCH for d in decisions.values()):
             self._decide_local(query, decisions)
+        if not any(d.verdict is Verdict.MATCH for d in decisions.values()):
+            self._decide_spectrum(query, decisions)
         for decision in self._frames_of_videos(query):
             decisions.setdefault(decision.reference_id, decision)
         return list(decisions.values())
@@ -124,6 +128,13 @@ class Matcher:
             agreements = [h.compare(query, reference_id) for h in hashes]
             if (decision := decide_local(self.policy, reference_id, agreements, check)) is not None:
                 decisions[reference_id] = decision
+
+    def _decide_spectrum(self, query: Query, decisions: dict[int, MatchDecision]) -> None:
+        """Route 3: the references whose spectrum signature the query's agrees with."""
+        spectrum, hashes = self._signal_matchers.spectrum, self._signal_matchers.pictures
+        for reference_id in spectrum.candidates(query):
+            agreements = [h.compare(query, reference_id) for h in hashes]
+            decisions[reference_id] = decide_spectrum(reference_id, agreements, spectrum.compare(query, reference_id))
 
     def _frames_of_videos(self, query: Query) -> list[MatchDecision]:
         """A picture that is a frame of a reference video (a tube site's thumbnail, a screenshot)."""

@@ -135,18 +135,23 @@ def _md5(data: bytes) -> str:
     return hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
-def hash_image(image: Image.Image, *, reference: bool = False, local_features: bool, tiles: bool = True) -> list[Signal]:
+def hash_image(
+    image: Image.Image, *, reference: bool = False, local_features: bool, tiles: bool = True, spectrum: bool = True
+) -> list[Signal]:
     """Signals of a decoded, upright RGB picture, from every picture hasher (`picture_hashers`).
 
     Two passes: each hasher's signals of the picture as a whole (borders trimmed), then each hasher's
     extra signals (PDQ of the untrimmed picture and of sub-regions, ORB keypoints). A copy that is a grid
     of pictures (`matcher.collage`) adds every signal of each tile, its variant saying which tile.
+    ``tiles=False`` and ``spectrum=False`` leave out the collage's tiles and the spectrum signature: only
+    the speed benchmark does, to show what each costs.
     """
     picture = Picture(image)
-    hashers = picture_hashers(local_features=local_features)
+    hashers = picture_hashers(local_features=local_features, spectrum=spectrum)
     signals = [signal for hasher in hashers for signal in hasher.signals(picture, reference=reference)]
     signals += [signal for hasher in hashers for signal in hasher.extra_signals(picture, reference=reference)]
     if tiles and not reference and local_features:  # a reference is one picture; a copy may be a collage of several
         for number, tile in enumerate(grid_tiles(picture.trimmed)):
-            signals += [tile_signal(signal, number) for signal in hash_image(tile, local_features=True, tiles=False)]
+            found = hash_image(tile, local_features=True, tiles=False, spectrum=spectrum)
+            signals += [tile_signal(signal, number) for signal in found]
     return signals

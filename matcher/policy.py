@@ -179,5 +179,15 @@ def decide_local(
     return MatchDecision(reference_id, verdict, "orb", distance, orb_confidence(policy, check.inliers), signals, check)
 
 
+def decide_spectrum(reference_id: int, agreements: Sequence[SignalAgreement], spectrum: SignalAgreement) -> MatchDecision:
+    """A periodic picture's match by its spectrum signature (`matcher.spectrum`), for a candidate nothing
+    else matched: the pattern, the shape and the hue agree, which says less than PDQ within its threshold
+    or a geometric check (a confidence of 0.6, as pHash deciding alone). The global hashes are shown beside it."""
+    signals = (*agreements, spectrum)
+    pdq = _of_kind(signals, "pdq")
+    distance = pdq.distance if pdq.distance is not None else (spectrum.distance or 0)
+    return MatchDecision(reference_id, Verdict.MATCH, "spectrum", distance, 0.6, signals)
+
+
 def _of_kind(agreements: Sequence[SignalAgreement], kind: str) -> SignalAgreement:
     return next(a for a in agreements if a.kind == kind)

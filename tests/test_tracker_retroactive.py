@@ -197,6 +197,18 @@ def test_the_filter_keeps_the_matchers_radii_and_takes_keypoints_only_for_refere
     assert RetroactiveFilter(policy, no_keypoints).empty  # the matcher indexes no empty keypoint set
 
 
+def test_a_periodic_reference_takes_up_the_stored_media_with_a_spectrum_signature(world, policy):
+    """A spectrum signature is compared one by one, as keypoints are: a reference with only that takes up
+    every stored media flagged for it, and a media with a signature (and no keypoints) is flagged."""
+    _, references = world
+    stripes = Image.fromarray(np.tile(np.array([[40], [40], [200], [200]], np.uint8), (120, 480)))
+    (signal,) = [s for s in hash_media(encode(stripes.convert("RGB"), "PNG"), OPTIONS, reference=True).signals if s.kind == "spectrum"]
+    periodic = [dataclasses.replace(references[0], signals=(signal,))]
+    assert not RetroactiveFilter(policy, periodic).empty
+    batch = [MediaCodes(1, "", "", 0), MediaCodes(2, "", "", media_codes([signal])[2])]
+    assert RetroactiveFilter(policy, periodic).candidates(batch).tolist() == [2]
+
+
 def test_stores_of_schema_5_get_the_codes_put_media_writes(world, tmp_path):
     path, _ = world
     source = open_store(f"sqlite:///{path}")

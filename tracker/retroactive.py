@@ -50,8 +50,11 @@ class RetroactiveFilter:
                                policy.video_frame_max_distance)  # fmt: skip
         self._phash = _index(64, [s.value for s in signals if s.kind == "phash"])
         self._phash_radius = policy.phash_max_distance
-        # The matcher indexes a reference's keypoint sets only when they hold keypoints.
-        self.keypoints = any(s.kind == "orb" and len(LocalFeatures.from_text(s.value)) for s in signals)
+        # The matcher indexes a reference's keypoint sets only when they hold keypoints; a spectrum
+        # signature (`matcher.spectrum`) is compared with every stored media that has one, as keypoints are.
+        self.keypoints = any(
+            (s.kind == "orb" and len(LocalFeatures.from_text(s.value))) or s.kind == "spectrum" for s in signals
+        )
 
     @property
     def empty(self) -> bool:

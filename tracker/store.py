@@ -34,7 +34,9 @@ class MediaCodes(NamedTuple):
     number: int
     pdq: str  # every PDQ hash and every video frame's PDQ, 64 hex digits each, concatenated
     phash: str  # every pHash, 16 hex digits each
-    keypoints: int  # 1: it has an "orb" signal (SQLite has no booleans; truth is all that is asked)
+    # 1: it has a signal the matcher compares with references one by one, not through an index (ORB
+    # keypoints, a periodic picture's spectrum signature). SQLite has no booleans; truth is all that is asked.
+    keypoints: int
 
 
 def media_codes(signals: Sequence[Signal]) -> tuple[str, str, int]:
@@ -42,7 +44,7 @@ def media_codes(signals: Sequence[Signal]) -> tuple[str, str, int]:
     pdq = "".join(s.value for s in signals if s.kind == "pdq")
     frames = "".join(frame.pdq for s in signals if s.kind == "vpdq" for frame in frames_from_text(s.value))
     phash = "".join(s.value for s in signals if s.kind == "phash")
-    return pdq + frames, phash, int(any(s.kind == "orb" for s in signals))
+    return pdq + frames, phash, int(any(s.kind in ("orb", "spectrum") for s in signals))
 
 
 class CaseStore(Protocol):

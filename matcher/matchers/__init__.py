@@ -14,6 +14,7 @@ from matcher.matchers.base import Query, SignalMatcher
 from matcher.matchers.hashes import HashMatcher
 from matcher.matchers.orb import OrbMatcher
 from matcher.matchers.pdq import PdqMatcher
+from matcher.matchers.spectrum import SpectrumMatcher
 from matcher.matchers.vpdq import VpdqMatcher
 from matcher.policy import MatchPolicy
 
@@ -28,6 +29,8 @@ class SignalMatchers:
     - ``keypoints``: ORB, which proposes candidates when no global hash matched and checks geometry.
     - ``videos``: whole-video signals (vPDQ, videohash), compared with every reference a copy's frames
       align with; ``frames`` (vPDQ, the first) is the one that aligns.
+    - ``spectrum``: periodic pictures' signatures (`matcher.spectrum`), asked last, when neither the
+      hashes nor the keypoints found a match.
     - ``pdq`` and ``frames`` also meet across media: video frames are PDQ hashes, so a video's frames
       look for picture references in PDQ's index and a picture's PDQ looks for frames in vPDQ's.
 
@@ -38,12 +41,13 @@ class SignalMatchers:
     pdq: PdqMatcher
     pictures: tuple[SignalMatcher, ...]
     keypoints: OrbMatcher
+    spectrum: SpectrumMatcher
     frames: VpdqMatcher
     videos: tuple[SignalMatcher, ...]
 
     def __iter__(self) -> Iterator[SignalMatcher]:
         """Each signal matcher once."""
-        return iter((*self.pictures, self.keypoints, *self.videos))
+        return iter((*self.pictures, self.keypoints, self.spectrum, *self.videos))
 
 
 def signal_matchers(policy: MatchPolicy) -> SignalMatchers:
@@ -52,7 +56,7 @@ def signal_matchers(policy: MatchPolicy) -> SignalMatchers:
     phash = HashMatcher(PHasher(), policy.phash_max_distance, MultiIndex(PHasher.bits, chunks=4))
     dhash = HashMatcher(DHasher(), policy.dhash_max_distance, None)
     videohash = HashMatcher(VideoHasher(), policy.videohash_max_distance, None)
-    return SignalMatchers(pdq, (pdq, phash, dhash), OrbMatcher(policy), frames, (frames, videohash))
+    return SignalMatchers(pdq, (pdq, phash, dhash), OrbMatcher(policy), SpectrumMatcher(), frames, (frames, videohash))
 
 
-__all__ = ["HashMatcher", "OrbMatcher", "PdqMatcher", "Query", "SignalMatcher", "SignalMatchers", "VpdqMatcher", "signal_matchers"]
+__all__ = ["HashMatcher", "OrbMatcher", "PdqMatcher", "Query", "SignalMatcher", "SignalMatchers", "SpectrumMatcher", "VpdqMatcher", "signal_matchers"]
