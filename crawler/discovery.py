@@ -25,6 +25,7 @@ from tracker.clock import parse_claimed_time
 
 _LAZY_ATTRIBUTES = ("data-src", "data-lazy-src", "data-original", "data-lazy", "data-full")
 _LAZY_SRCSETS = ("data-srcset", "data-lazy-srcset")
+_NUMBER = re.compile(r"\d+(?:\.\d+)?|\.\d+")
 _JSONLD_TIMES = ("uploadDate", "datePublished", "dateCreated")
 _META_IMAGES = ("og:image", "og:image:url", "og:image:secure_url", "twitter:image", "twitter:image:src")
 _META_VIDEOS = ("og:video", "og:video:url", "og:video:secure_url", "twitter:player:stream")
@@ -171,18 +172,55 @@ def page_claimed_time(selector: Selector) -> tuple[str | None, str | None]:
 
 
 def largest_srcset_candidate(srcset: str) -> str | None:
-    """The candidate with the largest width or density descriptor: the best copy to hash."""
-    best: tuple[float, str] | None = None
-    for candidate in srcset.split(","):
-        parts = candidate.strip().split()
-        if not parts:
+    """The candidate with the largest width (``w``) or density (``x``) descriptor: the best copy to hash.
+    A gallery's 120 px thumbnail may be too small to match where its 1600 px rendition is not; widths beat
+    densities, and a candidate without a descriptor counts as ``1x``."""
+    best: tuple[int, float, str] | None = None
+    for url, descriptors in srcset_candidates(srcset):
+        rank = (0, 1.0)
+        for descriptor in descriptors:
+            unit, number = descriptor[-1:].lower(), descriptor[:-1]
+            if unit in ("w", "x") and _NUMBER.fullmatch(number) and float(number) > 0:
+                rank = (1 if unit == "w" else 0, float(number))
+        if best is None or rank > best[:2]:
+            best = (*rank, url)
+    return None if best is None else best[2]
+
+
+def srcset_candidates(srcset: str) -> Iterator[tuple[str, list[str]]]:
+    """``(url, descriptors)`` of each candidate, split as the HTML standard's srcset parser splits them:
+    a URL runs to the next whitespace (so a CDN's ``w_400,h_300`` stays in it), a comma right after it
+    ends the candidate, and descriptors end at a comma outside parentheses."""
+    position, end = 0, len(srcset)
+    while True:
+        while position < end and (srcset[position].isspace() or srcset[position] == ","):
+            position += 1
+        if position >= end:
+            return
+        start = position
+        while position < end and not srcset[position].isspace():
+            position += 1
+        url = srcset[start:position]
+        if url.endswith(","):
+            yield url.rstrip(","), []
             continue
-        size = 1.0
-        if len(parts) > 1 and parts[1][:-1].replace(".", "", 1).isdigit():
-            size = float(parts[1][:-1])
-        if best is None or size > best[0]:
-            best = (size, parts[0])
-    return None if best is None else best[1]
+        descriptors, current, depth = [], "", 0
+        while position < end:
+            char = srcset[position]
+            position += 1
+            if char == "(":
+                depth += 1
+            elif char == ")":
+                depth = max(0, depth - 1)
+            elif char == "," and depth == 0:
+                break
+            if char.isspace() and depth == 0:
+                descriptors += [current] if current else []
+                current = ""
+            else:
+                current += char
+        descriptors += [current] if current else []
+        yield url, descriptors
 
 
 def _element_time(element: Selector) -> tuple[str, str] | None:

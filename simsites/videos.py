@@ -135,6 +135,20 @@ def _caption(frames: Frames) -> Frames:
     return _map(frames, draw)
 
 
+def _band(frames: Frames, share: float) -> Frames:
+    """A re-uploader's title band: a dark bar with white text over the top ``share`` of every frame."""
+    def draw(im: Image.Image) -> Image.Image:
+        im = im.copy()
+        w, h = im.size
+        band = max(8, round(h * share))
+        canvas = ImageDraw.Draw(im)
+        canvas.rectangle((0, 0, w, band), fill=(20, 20, 28))
+        canvas.text((w // 30, band // 4), "FULL VIDEO - link in bio", fill=(255, 255, 255), font_size=max(8, band // 2))
+        return im
+
+    return _map(frames, draw)
+
+
 def _speed(frames: Frames, fps: float, factor: float) -> tuple[Frames, float]:
     """Played ``factor`` times faster at the same frame rate: frames are dropped, not the rate changed."""
     count = int(len(frames) / factor)
@@ -157,6 +171,8 @@ VIDEO_EDITS: tuple[VideoEdit, ...] = (
     VideoEdit("text overlay", lambda f, r: (_caption(f), r)),
     VideoEdit("trimmed to 20%", lambda f, r: (_trim(f, 0.20), r)),
     VideoEdit("trimmed to 10%", lambda f, r: (_trim(f, 0.10), r)),
+    VideoEdit("cropped to the middle 80%", lambda f, r: (_crop(f, 0.20), r)),
+    VideoEdit("caption band (top 15%)", lambda f, r: (_band(f, 0.15), r)),
 )
 
 

@@ -4,7 +4,7 @@ import json
 
 from parsel import Selector
 
-from crawler.discovery import discover_media, largest_srcset_candidate, page_claimed_time
+from crawler.discovery import discover_media, largest_srcset_candidate, page_claimed_time, srcset_candidates
 
 BASE = "http://board.example/b/thread/1"
 
@@ -88,3 +88,18 @@ def test_largest_srcset_candidate():
     assert largest_srcset_candidate("a.jpg 480w, b.jpg 1024w, c.jpg 800w") == "b.jpg"
     assert largest_srcset_candidate("a.jpg, b.jpg 2x") == "b.jpg"
     assert largest_srcset_candidate("  ") is None
+
+
+def test_srcset_urls_with_commas_and_every_descriptor_are_split_as_browsers_split_them():
+    """A CDN's transformation URLs hold commas; a gallery offers a 120 px thumbnail beside the full
+    picture: the largest rendition is the one hashed, whatever the URL looks like."""
+    cdn = ("https://cdn.example/image/upload/w_120,h_80,c_fill/a.jpg 120w, "
+           "https://cdn.example/image/upload/w_1600,h_1067,c_fill/a.jpg 1600w, "
+           "https://cdn.example/image/upload/w_480,h_320,c_fill/a.jpg 480w")  # fmt: skip
+    assert largest_srcset_candidate(cdn) == "https://cdn.example/image/upload/w_1600,h_1067,c_fill/a.jpg"
+    assert [url for url, _ in srcset_candidates("a.jpg,, b.jpg 2x,  ,c.jpg 3x")] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert [url for url, _ in srcset_candidates("a.jpg,b.jpg 2x")] == ["a.jpg,b.jpg"]  # as a browser reads it
+    assert largest_srcset_candidate("thumb.jpg 180w 120h, big.jpg 1200w 800h") == "big.jpg"
+    assert largest_srcset_candidate("a.jpg 2x, b.jpg 240w") == "b.jpg"  # a width says more than a density
+    assert largest_srcset_candidate("a.jpg 300w, b.jpg nonsense, c.jpg -5w, d.jpg 0x") == "a.jpg"
+    assert list(srcset_candidates("x.jpg 1x (odd, note), y.jpg 2x")) == [("x.jpg", ["1x", "(odd, note)"]), ("y.jpg", ["2x"])]
