@@ -67,6 +67,7 @@ def hash_options(settings: BaseSettings) -> HashOptions:
     return HashOptions(
         max_pixels=settings.getint("SPREADTRACE_IMAGE_MAX_PIXELS"),
         max_image_bytes=settings.getint("SPREADTRACE_IMAGE_MAX_BYTES"),
+        min_picture_side=settings.getint("SPREADTRACE_IMAGE_MIN_SIDE"),
         local_features=settings.getbool("SPREADTRACE_LOCAL_FEATURES"),
         video=VideoLimits(
             max_bytes=settings.getint("SPREADTRACE_VIDEO_MAX_BYTES"),

@@ -46,7 +46,8 @@ def sha256_hex(data: bytes) -> str:
 
 def hash_media(data: bytes, options: HashOptions, *, reference: bool = False, stop: threading.Event | None = None) -> MediaHashes:
     """Hash image bytes (an animated GIF, APNG or WebP is hashed as a video). Raises UnhashableContent
-    with a one-line reason, or HashingStopped once ``stop`` is set (an animation stops at its next frame).
+    with a one-line reason (a crawled picture below ``options.min_picture_side`` among them), or
+    HashingStopped once ``stop`` is set (an animation stops at its next frame).
 
     ``reference=True`` adds what a reference is indexed under: every orientation, sub-regions, mirrored
     local features.
@@ -57,6 +58,11 @@ def hash_media(data: bytes, options: HashOptions, *, reference: bool = False, st
         video = hash_animation(animation, reference=reference, limits=options.video, stop=stop)
         return _video_media(video, sha256_hex(data), _md5(data), len(data))
     image = decode_image(data, max_pixels=options.max_pixels)
+    if not reference and max(image.size) < options.min_picture_side:
+        raise UnhashableContent(
+            f"picture is {image.width}x{image.height} px, below the {options.min_picture_side}-px floor for matching"
+            " (SPREADTRACE_IMAGE_MIN_SIDE)"
+        )
     signals = hash_image(image, reference=reference, local_features=options.local_features)
     return MediaHashes(
         sha256=sha256_hex(data),

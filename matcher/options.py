@@ -17,11 +17,14 @@ class HashOptions:
 
     - ``max_pixels``: the largest picture decoded (checked from the header: decompression bombs).
     - ``max_image_bytes``: the largest picture file read into memory (videos stream; see ``video``).
+    - ``min_picture_side``: the shortest long side of a crawled picture worth matching; a smaller one
+      (an icon, an avatar, a spacer) is refused with the reason. References are hashed whatever their size.
     - ``local_features``: keep ORB keypoints, the input of the crop/screenshot check.
     - ``video``: what one video or animation may cost (its frames share ``max_pixels``' setting).
     """
 
     max_pixels: int
     max_image_bytes: int
+    min_picture_side: int
     local_features: bool
     video: VideoLimits

@@ -46,6 +46,8 @@ MAX_CANDIDATES = 4096
 # photographs, documents and screenshots stay below (their strongest: a few thousand at most).
 PEAK_PROMINENCE = 2_000.0
 REFERENCE_PROMINENCE = 20_000.0
+MAX_PROMINENCE = 999_999_999  # kept as at most nine digits: beyond that, only the order of peaks matters
+MIN_CONTRAST = 2.0  # standard deviation of the gray levels
 # Peaks within this factor of the strongest are the copy's dominant ones, each of which has to coincide.
 DOMINANT = 20.0
 MIN_SHARE = 0.5  # of the dominant peaks' prominence, on the reference's peaks
@@ -94,8 +96,8 @@ def signature(picture: Image.Image, *, strongest_at_least: float = PEAK_PROMINEN
     small = picture.reduce(factor) if factor > 1 else picture
     gray = np.asarray(small.convert("L"), dtype=np.float32)
     height, width = gray.shape
-    if min(height, width) < 4 * LOW_CYCLES:
-        return None
+    if min(height, width) < 4 * LOW_CYCLES or gray.std() < MIN_CONTRAST:
+        return None  # too small for a pattern, or flat: its "peaks" would be the encoder's noise
     window = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
     power = np.abs(scipy.fft.rfft2((gray - gray.mean()) * window)) ** 2
     fy = np.fft.fftfreq(height, 1 / height).round().astype(int)[:, None]
@@ -111,7 +113,7 @@ def signature(picture: Image.Image, *, strongest_at_least: float = PEAK_PROMINEN
     if not len(ys) or prominence[ys, xs].max() < strongest_at_least:
         return None
     order = np.argsort(prominence[ys, xs])[::-1]
-    found = (Peak(int(xs[i]), int(fy[ys[i], 0]), int(prominence[ys[i], xs[i]])) for i in order)
+    found = (Peak(int(xs[i]), int(fy[ys[i], 0]), int(min(prominence[ys[i], xs[i]], MAX_PROMINENCE))) for i in order)
     peaks = tuple(_without_block_sidebands(found, (width, height), picture.size))
     colour = tuple(int(round(c)) for c in np.asarray(small, dtype=np.float32).reshape(-1, 3).mean(axis=0))
     return Spectrum(width, height, (colour[0], colour[1], colour[2]), peaks)

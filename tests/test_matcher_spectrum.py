@@ -148,6 +148,16 @@ def test_the_text_form_round_trips_and_refuses_garbage():
             Spectrum.from_text(bad)
 
 
+def test_a_flat_picture_has_no_signature_and_a_sharp_pattern_a_readable_one():
+    """A flat frame's spectrum is the encoder's noise, not a pattern; a synthetic, noiseless pattern's
+    peaks tower over an almost empty spectrum, and their prominence still fits the text form."""
+    flat = Image.open(io.BytesIO(encode(Image.new("RGB", (960, 540), (255, 0, 0)), "JPEG", 60))).convert("RGB")
+    assert signature(flat) is None
+    sharp = Image.fromarray(np.tile(np.array([[0], [255]], np.uint8), (270, 960))).convert("RGB")
+    found = signature(sharp)
+    assert found is not None and Spectrum.from_text(found.to_text()) == found
+
+
 def test_a_malformed_stored_signature_fails_loudly_when_added():
     matcher = Matcher(default_match_policy())
     with pytest.raises(InvalidSignal):

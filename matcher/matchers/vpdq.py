@@ -3,7 +3,8 @@ reference, variant and time, and the alignment of a copy's frames with each refe
 
 The index is the prefilter: each frame of the copy is looked up, and only the references some frames
 hit are aligned (`matcher.video.align`). A reference video keeps its frames as found, mirrored
-("flip_h") and cropped ("region:c90"), so a mirrored re-upload, hashed as found, meets the mirrored frames.
+("flip_h") and cropped ("region:c90", "region:c80"), so a mirrored or cropped re-upload, hashed as
+found, meets those frames.
 """
 
 from __future__ import annotations

@@ -29,10 +29,11 @@ REFERENCE_INTERVAL, REFERENCE_MIN_SAMPLES = 0.5, 64
 # bounds its memory and its time (about 0.25 s a video at 32).
 VIDEOHASH_FRAMES = 32
 # Mirrored re-uploads are common, rotated video is not: a reference keeps these of PDQ's eight orientations,
-# and the middle of each frame (5% off each side, "region:c90"), which a copy cropped by up to about a
-# tenth still shows whole.
-REFERENCE_VARIANTS = ("original", "flip_h", "region:c90")
-_C90 = 0.05
+# and the middle of each frame, 5% and 10% off each side ("region:c90", "region:c80"): a copy cropped to
+# fill a frame of another shape, or to cut a watermark off, keeps the middle, and PDQ of a frame cropped
+# by twice what a region took no longer meets it.
+REFERENCE_VARIANTS = ("original", "flip_h", "region:c90", "region:c80")
+_REGIONS = (("region:c90", 0.05), ("region:c80", 0.10))
 _READ_CHUNK = 1 << 20
 
 
@@ -91,8 +92,9 @@ class FrameHasher:
             vectors, quality = pdqhash.compute_dihedral(pixels)
             hashes = {variant: (vector, quality) for variant, vector in zip(DIHEDRAL_VARIANTS, vectors, strict=True)}
             h, w = pixels.shape[:2]
-            dy, dx = round(h * _C90), round(w * _C90)
-            hashes["region:c90"] = pdqhash.compute(np.ascontiguousarray(pixels[dy : h - dy, dx : w - dx]))
+            for region, share in _REGIONS:
+                dy, dx = round(h * share), round(w * share)
+                hashes[region] = pdqhash.compute(np.ascontiguousarray(pixels[dy : h - dy, dx : w - dx]))
         for variant in self.variants:
             vector, score = hashes[variant]
             self.frames[variant].append(VpdqFrame(frame.number, int(score), bits_to_hex(vector), frame.timestamp))
