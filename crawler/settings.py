@@ -98,7 +98,7 @@ SPREADTRACE_IMAGE_MAX_BYTES = 40 * 1024 * 1024
 SPREADTRACE_IMAGE_MAX_PIXELS = 50_000_000
 # Smallest crawled picture matched, in pixels on its long side; smaller ones (icons, avatars, spacers) are
 # recorded as skipped. The accuracy benchmark's thumbnail rows show where matching stops being reliable.
-SPREADTRACE_IMAGE_MIN_SIDE = 100
+SPREADTRACE_IMAGE_MIN_SIDE = 80
 # Keep ORB local features of references and crawled media, and check crops, rotations, screenshots and
 # collages with them. Off: global hashes only (no crop resistance; gray-zone candidates stay "needs review").
 SPREADTRACE_LOCAL_FEATURES = True

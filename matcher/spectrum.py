@@ -48,6 +48,9 @@ PEAK_PROMINENCE = 2_000.0
 REFERENCE_PROMINENCE = 20_000.0
 MAX_PROMINENCE = 999_999_999  # kept as at most nine digits: beyond that, only the order of peaks matters
 MIN_CONTRAST = 2.0  # standard deviation of the gray levels
+# The shortest side with a signature: a thumbnail's few bins hold JPEG's noise as often as a pattern (a
+# 64 px thumbnail of a flat gradient agreed with a texture on one peak), and a fine pattern is gone from it.
+MIN_SIDE = 96
 # Peaks within this factor of the strongest are the copy's dominant ones, each of which has to coincide.
 DOMINANT = 20.0
 MIN_SHARE = 0.5  # of the dominant peaks' prominence, on the reference's peaks
@@ -96,8 +99,8 @@ def signature(picture: Image.Image, *, strongest_at_least: float = PEAK_PROMINEN
     small = picture.reduce(factor) if factor > 1 else picture
     gray = np.asarray(small.convert("L"), dtype=np.float32)
     height, width = gray.shape
-    if min(height, width) < 4 * LOW_CYCLES or gray.std() < MIN_CONTRAST:
-        return None  # too small for a pattern, or flat: its "peaks" would be the encoder's noise
+    if min(height, width) < MIN_SIDE or gray.std() < MIN_CONTRAST:
+        return None  # a thumbnail, or flat: its "peaks" would be the encoder's noise
     window = np.outer(np.hanning(height), np.hanning(width)).astype(np.float32)
     power = np.abs(scipy.fft.rfft2((gray - gray.mean()) * window)) ** 2
     fy = np.fft.fftfreq(height, 1 / height).round().astype(int)[:, None]

@@ -115,9 +115,12 @@ def test_remove_forgets_every_row_under_the_ids(make_index, rows):
 def test_every_indexed_signal_type_uses_a_match_index(policy):
     matchers = signal_matchers(policy)
     indexes = {m.kind: m.index for m in matchers}
-    assert sorted(indexes) == ["dhash", "orb", "pdq", "phash", "videohash", "vpdq"]
-    assert indexes["dhash"] is None and indexes["videohash"] is None  # compared, never searched
-    assert all(isinstance(index, MatchIndex) for kind, index in indexes.items() if kind not in ("dhash", "videohash"))
+    assert sorted(indexes) == ["dhash", "orb", "pdq", "phash", "spectrum", "videohash", "vpdq"]
+    # Compared, never searched: dHash and videohash with the candidates others propose; spectrum
+    # signatures, few, one by one.
+    unindexed = ("dhash", "videohash", "spectrum")
+    assert all(indexes[kind] is None for kind in unindexed)
+    assert all(isinstance(index, MatchIndex) for kind, index in indexes.items() if kind not in unindexed)
 
 
 # -- MultiIndex: exact range search, like a linear scan, at any size --------------------------------

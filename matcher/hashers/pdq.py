@@ -30,6 +30,13 @@ REGIONS = (
 )
 
 
+# Below this long side PDQ's own downsampling (a box filter as wide as the picture over 128, applied twice,
+# then 64 samples) is too narrow for the step from 140-320 px to 64: fine detail aliases into flipped bits
+# (a 160 px thumbnail of a retina photograph: 52 bits from its reference). Such a picture is also hashed
+# area-averaged to 64x64 first ("resampled"), which the reference's wide filter resembles.
+RESAMPLE_BELOW = 320
+
+
 def bits_to_hex(bits: np.ndarray) -> str:
     """The canonical PDQ hex: bit 0 is the most significant, as ThreatExchange writes it."""
     return np.packbits(np.asarray(bits, dtype=np.uint8)).tobytes().hex()
@@ -68,11 +75,15 @@ class PdqHasher:
 
     def extra_signals(self, picture: Picture, *, reference: bool) -> list[Signal]:
         """PDQ of the untrimmed picture when trimming changed it ("untrimmed"): a plain edge that belongs
-        to the picture may trim differently after an edit, and then the whole frames meet. A reference
-        adds PDQ of each of its REGIONS ("region:c80", ...)."""
+        to the picture may trim differently after an edit, and then the whole frames meet. A picture
+        smaller than RESAMPLE_BELOW adds PDQ of it area-averaged to 64x64 ("resampled"). A reference adds
+        PDQ of each of its REGIONS ("region:c80", ...)."""
         extra = []
         if picture.trimmed is not picture.image:
             extra.append(replace(self.hash_image(picture.image), variant="untrimmed"))
+        if max(picture.trimmed.size) < RESAMPLE_BELOW:
+            small = picture.trimmed.resize((64, 64), Image.Resampling.BOX)
+            extra.append(replace(self.hash_image(small), variant="resampled"))
         if reference:
             w, h = picture.trimmed.size
             for name, left, top, right, bottom in REGIONS:
