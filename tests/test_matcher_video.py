@@ -97,7 +97,8 @@ def test_a_reference_keeps_frames_as_found_mirrored_and_cropped_and_a_videohash(
     assert hashes.kind == "video" and (hashes.width, hashes.height) == (320, 240)
     assert hashes.duration == pytest.approx(12.0, abs=0.1)
     kinds = sorted((s.kind, s.variant) for s in hashes.signals)
-    assert kinds == [("videohash", "original"), ("vpdq", "flip_h"), ("vpdq", "original"), ("vpdq", "region:c80"), ("vpdq", "region:c90")]
+    assert kinds == [("videohash", "original"), ("vpdq", "band:b80"), ("vpdq", "band:t80"), ("vpdq", "flip_h"), ("vpdq", "original"),
+                     ("vpdq", "region:c80"), ("vpdq", "region:c90")]  # fmt: skip
     frames = frames_from_text(next(s.value for s in hashes.signals if s.variant == "original" and s.kind == "vpdq"))
     assert len(frames) == 64  # a reference of 12 s: at least 64 frames, so a 1 s clip of it still aligns
     assert all(f.quality >= 50 for f in frames)

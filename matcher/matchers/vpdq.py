@@ -4,7 +4,9 @@ reference, variant and time, and the alignment of a copy's frames with each refe
 The index is the prefilter: each frame of the copy is looked up, and only the references some frames
 hit are aligned (`matcher.video.align`). A reference video keeps its frames as found, mirrored
 ("flip_h") and cropped ("region:c90", "region:c80"), so a mirrored or cropped re-upload, hashed as
-found, meets those frames.
+found, meets those frames; both sides keep each frame without its top or its bottom fifth ("band:b80",
+"band:t80"), and a copy's band frames meet the reference's same band: a title band or a watermark strip
+covers the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ from matcher.signal import Signal
 from matcher.video.align import FrameMatches, Segment
 from matcher.video.matching import QueryFrames, align_video, as_matches, mean_distance, sampling_step
 
+# A copy's frames without a title band or watermark strip (`matcher.video.hashing`): compared with the
+# reference's frames of the same band only.
+BAND = "band:"
 # The best alignment of a copy with one reference: the variant its frames matched, and the segments.
 Alignment = tuple[str, list[Segment]]
 
@@ -72,21 +77,28 @@ class VpdqMatcher:
         video = self.frames(query)
         if video is None:
             return {}
+        grouped = self._matches(video)
+        for band in (s for s in query.of_kind(self.kind) if s.variant.startswith(BAND)):
+            frames = QueryFrames.of(frames_from_text(band.value), self.policy.pdq_min_quality)
+            grouped.update({key: m for key, m in self._matches(frames, only=band.variant).items() if key not in grouped})
         best: dict[int, tuple[int, str, list[Segment]]] = {}
-        for (reference_id, variant), matches in self._matches(video).items():
+        for (reference_id, variant), matches in grouped.items():
             segments = align_video(self.policy, matches, video.step, self._step[reference_id])
             matched = sum(s.frames for s in segments)
             if segments and matched > best.get(reference_id, (0, "", []))[0]:
                 best[reference_id] = (matched, variant, segments)
         return {reference_id: (variant, segments) for reference_id, (_, variant, segments) in best.items()}
 
-    def _matches(self, video: QueryFrames) -> dict[tuple[int, str], FrameMatches]:
-        """Frame matches grouped by (reference, variant)."""
+    def _matches(self, video: QueryFrames, only: str | None = None) -> dict[tuple[int, str], FrameMatches]:
+        """Frame matches grouped by (reference, variant); ``only``: of the reference frames of that variant
+        (a copy's band frames meet the reference's same band, nothing else)."""
         if not len(video.times) or not self._reference:
             return {}
         grouped: dict[tuple[int, str], list[tuple[float, int, float, int]]] = defaultdict(list)
         for frame, hits in enumerate(self.index.search(video.codes, self.policy.video_frame_max_distance)):
             for entry, distance in hits:
+                if only is not None and self._variant[entry] != only:
+                    continue
                 key = (self._reference[entry], self._variant[entry])
                 grouped[key].append((video.times[frame], frame, self._time[entry], distance))
         return {key: as_matches(rows) for key, rows in grouped.items()}

@@ -32,8 +32,13 @@ VIDEOHASH_FRAMES = 32
 # and the middle of each frame, 5% and 10% off each side ("region:c90", "region:c80"): a copy cropped to
 # fill a frame of another shape, or to cut a watermark off, keeps the middle, and PDQ of a frame cropped
 # by twice what a region took no longer meets it.
-REFERENCE_VARIANTS = ("original", "flip_h", "region:c90", "region:c80")
+# A re-uploader's title band or watermark strip covers the top or the bottom of every frame: both sides
+# keep each frame, untrimmed, without its top and without its bottom fifth ("band:b80", "band:t80"), and
+# a copy's band frames meet only the reference's frames of the same band (`matcher.matchers.vpdq`).
+REFERENCE_VARIANTS = ("original", "flip_h", "region:c90", "region:c80", "band:b80", "band:t80")
+CRAWLED_VARIANTS = ("original", "band:b80", "band:t80")
 _REGIONS = (("region:c90", 0.05), ("region:c80", 0.10))
+_BANDS = (("band:b80", 0.20, 0.0), ("band:t80", 0.0, 0.20))  # (variant, share off the top, off the bottom)
 _READ_CHUNK = 1 << 20
 
 
@@ -76,7 +81,7 @@ class FrameHasher:
     """
 
     def __init__(self, *, reference: bool, max_frames: int) -> None:
-        self.variants = REFERENCE_VARIANTS if reference else ("original",)
+        self.variants = REFERENCE_VARIANTS if reference else CRAWLED_VARIANTS
         self.max_frames = max_frames
         self.frames: dict[str, list[VpdqFrame]] = {variant: [] for variant in self.variants}
         self._thumbnails = VideoHashFrames(VIDEOHASH_FRAMES)
@@ -85,16 +90,21 @@ class FrameHasher:
     def add(self, frame: Frame) -> bool:
         picture = trim_borders(frame.image)
         pixels = np.asarray(picture)
-        if len(self.variants) == 1:
-            vector, quality = pdqhash.compute(pixels)
-            hashes = {"original": (vector, quality)}
+        h, w = pixels.shape[:2]
+        if "flip_h" not in self.variants:
+            hashes = {"original": pdqhash.compute(pixels)}
         else:
             vectors, quality = pdqhash.compute_dihedral(pixels)
             hashes = {variant: (vector, quality) for variant, vector in zip(DIHEDRAL_VARIANTS, vectors, strict=True)}
-            h, w = pixels.shape[:2]
             for region, share in _REGIONS:
                 dy, dx = round(h * share), round(w * share)
                 hashes[region] = pdqhash.compute(np.ascontiguousarray(pixels[dy : h - dy, dx : w - dx]))
+        # Bands are cut from the frame as decoded: trimming would take the band's plain rows with the
+        # borders, and the copy's rest would no longer line up with the reference's.
+        whole = np.asarray(frame.image)
+        height = whole.shape[0]
+        for band, top, bottom in _BANDS:
+            hashes[band] = pdqhash.compute(np.ascontiguousarray(whole[round(height * top) : height - round(height * bottom)]))
         for variant in self.variants:
             vector, score = hashes[variant]
             self.frames[variant].append(VpdqFrame(frame.number, int(score), bits_to_hex(vector), frame.timestamp))
