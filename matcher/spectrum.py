@@ -153,10 +153,12 @@ def _background(power: np.ndarray, u: np.ndarray, v: np.ndarray, ignored: np.nda
     radius = np.broadcast_to(np.hypot(u, v), power.shape)
     ring = np.minimum((radius / 0.708 * RINGS).astype(np.int32), RINGS - 1)
     kept = ~ignored[::2, ::2]  # every fourth bin is plenty for a median, at a quarter of the sorting
-    order = np.argsort(ring[::2, ::2][kept], kind="stable")
-    values, rings = power[::2, ::2][kept][order], ring[::2, ::2][kept][order]
+    values, rings = power[::2, ::2][kept], ring[::2, ::2][kept]
+    order = np.lexsort((values, rings))  # by ring, then by power: each ring's median is its middle element
+    values, rings = values[order], rings[order]
     bounds = np.searchsorted(rings, np.arange(RINGS + 1))
-    medians = np.array([np.median(values[a:b]) if b > a else 0.0 for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+    middle = (bounds[:-1] + bounds[1:]) // 2
+    medians = np.where(bounds[1:] > bounds[:-1], values[np.minimum(middle, len(values) - 1)], 0.0)
     floor = max(float(np.median(values)), 1e-12) * 1e-3
     background: np.ndarray = np.maximum(medians, floor)[ring]
     return background
