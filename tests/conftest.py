@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import io
 import os
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -63,6 +64,13 @@ def hash_options() -> HashOptions:
 @pytest.fixture(scope="session")
 def coffee() -> Image.Image:
     return sample_image("coffee")
+
+
+def interruptible() -> None:
+    """A child's ``preexec_fn``: Ctrl-C's signal acts on it whatever this run inherited. A shell starts a
+    background job with SIGINT ignored, and a child inherits that; Python then raises no
+    KeyboardInterrupt, and a test of what Ctrl-C does would test nothing."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def png_bytes(image: Image.Image) -> bytes:

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from spreadtrace.errors import ReturnCode
+from tests.conftest import interruptible
 from tests.test_cli_failures import ROOT, error_lines, run_spreadtrace
 from tracker import open_store
 
@@ -85,6 +86,7 @@ def _import_in_flight(home: Path, lines: list[str]) -> subprocess.Popen[str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "spreadtrace", "--home", str(home), "case", "import-hashes", "big", "-"],
         cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        preexec_fn=interruptible,
     )  # fmt: skip
     assert process.stdin is not None
     process.stdin.write("\n".join(lines) + "\n")

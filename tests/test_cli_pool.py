@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from spreadtrace.pool import IN_FLIGHT_PER_WORKER, POOL_MIN_ITEMS, WORKER_DIED, parallel_map, worker_count
+from tests.conftest import interruptible
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -91,7 +92,7 @@ def start_hanging_pool() -> tuple[subprocess.Popen[str], set[int]]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     # A session of its own: Ctrl-C in a terminal signals the whole foreground group, workers included.
     parent = subprocess.Popen([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True, start_new_session=True)  # fmt: skip
+                              stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=interruptible)  # fmt: skip
     assert parent.stdout is not None
     return parent, {int(parent.stdout.readline()) for _ in range(4)}
 

@@ -78,7 +78,7 @@ def test_the_pictures_are_what_the_story_needs(tracker, pictures):
     decisions = {name: [(d.verdict, d.distance) for d in tracker._match(observation(sha256=getattr(pictures, name).sha256))]
                  for name in ("lookalike", "reencoded", "true_copy")}  # fmt: skip
     assert decisions == {"lookalike": [(Verdict.NEEDS_REVIEW, 26)], "reencoded": [(Verdict.NEEDS_REVIEW, 28)],
-                         "true_copy": [(Verdict.MATCH, 16)]}  # fmt: skip
+                         "true_copy": [(Verdict.MATCH, 8)]}  # fmt: skip
 
 
 @pytest.mark.parametrize(
