@@ -110,3 +110,22 @@ def test_signal_text_form_names_its_algorithm():
         Signal.parse(f"md9:{COFFEE_PDQ}")
     assert hasher_for("phash").bits == 64
 
+
+def test_keypoints_are_spread_so_an_overlay_cannot_take_the_whole_budget():
+    """The strongest corners of a picture with a caption are the caption's: three quarters of the budget
+    go to the strongest, the rest to every grid cell in turn, so the uncovered picture keeps keypoints."""
+    import cv2
+
+    from matcher.local import GRID, STRONGEST_SHARE, _spread
+
+    side = 800
+    caption = [cv2.KeyPoint(float(10 + i % 780), float(5 + (i // 780) * 10), 31, 0, 1000.0 + i) for i in range(2400)]
+    picture = [cv2.KeyPoint(float((i * 37) % side), float(200 + (i * 53) % 600), 31, 0, float(i % 100)) for i in range(600)]
+    kept = _spread([*caption, *picture], 800, (side, side))
+    assert len(kept) == 800 and len({id(k) for k in kept}) == 800
+    strongest = sorted(caption, key=lambda k: -k.response)[: round(800 * STRONGEST_SHARE)]
+    assert {id(k) for k in strongest} <= {id(k) for k in kept}
+    cells = {(int(k.pt[1] * GRID // side), int(k.pt[0] * GRID // side)) for k in kept if k.pt[1] >= 200}
+    below = {(int(k.pt[1] * GRID // side), int(k.pt[0] * GRID // side)) for k in picture}
+    assert cells == below  # every cell of the uncovered picture kept some
+    assert _spread(picture[:10], 800, (side, side)) == picture[:10]  # within budget: all kept, as found
