@@ -35,18 +35,28 @@ class SpectrumMatcher:
 
     def candidates(self, query: Query) -> list[int]:
         """The references whose signature the query's agrees with."""
-        if (copy := self.signature(query)) is None:
-            return []
-        return [ref for ref, signatures in self._signatures.items() if any(agreement(copy, s).agreed for s in signatures)]
+        return [reference_id for reference_id, found in self._agreements(query).items() if found.agreed]
 
     def compare(self, query: Query, reference_id: int) -> SignalAgreement:
         """The comparison as a signal: its "distance" is the copy's dominant peaks that fell on the
         reference's (more is closer, as with keypoints), its threshold the count of them."""
-        copy, signatures = self.signature(query), self._signatures.get(reference_id, [])
-        if copy is None or not signatures:
+        found = self._agreements(query).get(reference_id)
+        if found is None:
             return SignalAgreement(self.kind, None, 1, False, unusable="no spectrum signature on both sides")
-        found = max((agreement(copy, s) for s in signatures), key=lambda a: (a.agreed, a.coinciding))
         return _as_signal(self.kind, found)
+
+    def _agreements(self, query: Query) -> dict[int, Agreement]:
+        """Per reference with a signature, the query's best agreement with one of them; each pair is
+        compared once per query, whether candidates or compare asks first."""
+        return query.read(f"{self.kind}:agreements", lambda: self._compare_all(query))
+
+    def _compare_all(self, query: Query) -> dict[int, Agreement]:
+        if (copy := self.signature(query)) is None:
+            return {}
+        return {
+            reference_id: max((agreement(copy, s) for s in signatures), key=lambda a: (a.agreed, a.coinciding))
+            for reference_id, signatures in self._signatures.items()
+        }
 
 
 def _as_signal(kind: str, found: Agreement) -> SignalAgreement:
