@@ -56,6 +56,7 @@ def match_policy(settings: BaseSettings) -> MatchPolicy:
         dhash_max_distance=settings.getint("SPREADTRACE_DHASH_MAX_DISTANCE"),
         orb_match_inliers=settings.getint("SPREADTRACE_ORB_MATCH_INLIERS"),
         orb_review_inliers=settings.getint("SPREADTRACE_ORB_REVIEW_INLIERS"),
+        orb_min_spread=settings.getfloat("SPREADTRACE_ORB_MIN_SPREAD"),
         video_frame_max_distance=settings.getint("SPREADTRACE_VIDEO_FRAME_MAX_DISTANCE"),
         video_min_frames=settings.getint("SPREADTRACE_VIDEO_MIN_FRAMES"),
         videohash_max_distance=settings.getint("SPREADTRACE_VIDEOHASH_MAX_DISTANCE"),

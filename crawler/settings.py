@@ -134,6 +134,9 @@ SPREADTRACE_NOTICE_TEMPLATE = "dsa"
 SPREADTRACE_ONLY_PAGES = ""
 # Geometrically consistent ORB keypoints at or over which local features decide a match.
 SPREADTRACE_ORB_MATCH_INLIERS = 16
+# The share (0-1) of the reference's keypoint area those keypoints must span for a match; fewer spread
+# over less is "needs review": two different pictures sharing one object or watermark align on it alone.
+SPREADTRACE_ORB_MIN_SPREAD = 0.03
 # Consistent ORB keypoints at or over which a candidate is kept as "needs review".
 SPREADTRACE_ORB_REVIEW_INLIERS = 9
 # PDQ distance up to which a candidate is checked with local features when pHash agrees (the gray zone).

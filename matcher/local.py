@@ -73,19 +73,24 @@ class Verification:
     """How a candidate fared in the geometric check.
 
     ``scale`` and ``rotation`` are the transform taking the copy's keypoints onto the reference's (both at
-    working size): a scale of 2 means the copy shows the reference at half its size.
+    working size): a scale of 2 means the copy shows the reference at half its size. ``spread`` is the
+    share of the reference's keypoint area (their convex hull) that the consistent keypoints span: a copy
+    shows a stretch of the reference, while a chance alignment sits on one small patch, an object or a
+    watermark two different pictures share.
     """
 
     inliers: int
     matches: int
     scale: float | None = None
     rotation: float | None = None
+    spread: float = 0.0
 
     def as_dict(self) -> dict[str, object]:
         fields: dict[str, object] = {"inliers": self.inliers, "matches": self.matches}
         if self.scale is not None and self.rotation is not None:
             fields["scale"] = round(self.scale, 3)
             fields["rotation_degrees"] = round(self.rotation, 1)
+            fields["spread"] = round(self.spread, 3)
         return fields
 
 
@@ -180,8 +185,9 @@ def verify(reference: LocalFeatures, query: LocalFeatures, *, ratio: float = 0.8
         return Verification(0, len(good))
     scale = float(np.hypot(transform[0, 0], transform[1, 0]))
     rotation = float(np.degrees(np.arctan2(transform[1, 0], transform[0, 0])))
-    inliers = _distinct_inliers(target[mask.ravel() == 1])
-    return Verification(inliers, len(good), scale, rotation)
+    fitting = target[mask.ravel() == 1]
+    inliers = _distinct_inliers(fitting)
+    return Verification(inliers, len(good), scale, rotation, _hull_area(fitting) / max(_hull_area(reference.points), 1.0))
 
 
 def _distinct_inliers(points: np.ndarray) -> int:
@@ -190,3 +196,10 @@ def _distinct_inliers(points: np.ndarray) -> int:
     if not len(points):
         return 0
     return len(np.unique(np.round(points / 4.0), axis=0))
+
+
+def _hull_area(points: np.ndarray) -> float:
+    """The area of the points' convex hull, in working-size pixels (0 for fewer than three)."""
+    if len(points) < 3:
+        return 0.0
+    return float(cv2.contourArea(cv2.convexHull(points.astype(np.float32))))
