@@ -59,6 +59,30 @@ def test_a_collage_tile_matches(matcher):
     assert decisions[0].verification is not None and 1.2 < (decisions[0].verification.scale or 0) < 3  # shown at about half size
 
 
+@pytest.mark.parametrize("name", REFERENCE_NAMES)
+def test_pictures_sharing_only_a_watermark_need_review_not_a_match(policy, name):
+    """A host stamps its logo on every upload: a reference taken from it and an unrelated upload align
+    on the logo alone, with more consistent keypoints than the match threshold, but on 1-3% of the
+    reference. The spread rule sends that to review; the keypoint count alone would have matched."""
+    logo = sample_image("coins").crop((150, 100, 230, 180))
+    reference = sample_image(name)
+    reference.paste(logo, (reference.width - 90, reference.height - 90))
+    upload = generated_image(3, (640, 480))
+    upload.paste(logo.resize((96, 96)), (40, 60))
+    known = [(0, hash_media(encode(reference, "PNG"), OPTIONS, reference=True).signals)]
+    found = hash_media(encode(upload), OPTIONS).signals
+
+    count_only = Matcher(dataclasses.replace(policy, orb_min_spread=0.0), known).match(found)
+    assert [d.verdict for d in count_only] == [Verdict.MATCH]
+    (decision,) = Matcher(policy, known).match(found)
+    assert decision.verdict is Verdict.NEEDS_REVIEW and decision.decided_by.startswith("orb")
+    assert decision.confidence <= 0.6
+    check = decision.verification
+    assert check is not None and check.inliers >= policy.orb_match_inliers
+    assert check.spread < policy.orb_min_spread
+    assert decision.as_dict()["verification"]["spread"] == round(check.spread, 3)
+
+
 def test_without_local_features_a_screenshot_is_not_found(matcher):
     """The control for the test above: the global hashes alone do not see a screenshot."""
     data = IMAGE_EDITS["screenshot"].bytes_of(sample_image("chelsea"), seed=5)
