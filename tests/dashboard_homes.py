@@ -48,7 +48,7 @@ def record_home(home: Path, hash_options, policy) -> Path:  # type: ignore[no-un
         verdict=Verdict.NEEDS_REVIEW, confidence=0.48, distance=40, decided_by="pdq+phash", signals=(
             {"kind": "pdq", "distance": 40, "threshold": 31, "agreed": False},
             {"kind": "phash", "distance": 8, "threshold": 10, "agreed": True},
-            {"kind": "orb", "distance": None, "threshold": 20, "agreed": False, "inliers": 7},
+            {"kind": "orb", "distance": None, "threshold": 20, "agreed": False, "inliers": 7, "spread": 0.012},
         ),
     ), [], expected_revision=None)  # fmt: skip
     assert candidate is not None and recorded.tracker.evidence is not None

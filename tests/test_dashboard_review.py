@@ -62,7 +62,7 @@ def test_the_queue_shows_each_undecided_candidate_beside_its_reference_newest_fi
     assert "no preview kept" in bare and "<img" not in bare
     rows = re.findall(r"<tr>\s*<td>(\w+)</td>\s*<td class=\"n\">(\d*)</td>\s*<td class=\"n\">(\d*)</td>\s*<td>(\w*)</td>", captured)
     assert rows == [("pdq", "40", "31", "no"), ("phash", "8", "10", "yes"), ("orb", "", "20", "no")]
-    assert "7 inliers" in captured
+    assert "7 inliers over 1% of the reference" in captured
     assert ours["captured"].page_url in captured and f'href="{ours["captured"].page_url}"' not in captured  # text, not a link
     assert "Confirm" not in page and 'name="why"' not in page  # a viewer looks only
     confirmed = next(s for s in store.sightings(CASE) if s.verdict is Verdict.MATCH)

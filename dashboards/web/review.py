@@ -79,7 +79,9 @@ def signal_rows(sighting: Sighting) -> list[dict[str, object]]:
             continue
         note = str(signal.get("unusable") or signal.get("variant") or "")
         if isinstance(signal.get("inliers"), int):
-            note = f"{signal['inliers']} inliers" + (f", {note}" if note else "")
+            spread = signal.get("spread")  # too small a patch of the reference is why enough inliers only ask for review
+            where = f" over {spread:.0%} of the reference" if isinstance(spread, float) else ""
+            note = f"{signal['inliers']} inliers{where}" + (f", {note}" if note else "")
         rows.append({"kind": signal.get("kind"), "distance": signal.get("distance"), "threshold": signal.get("threshold"),
                      "agreed": signal.get("agreed"), "note": note})  # fmt: skip
     return rows
