@@ -14,9 +14,9 @@ queries x references (about 1.35 million by default).
 
 Queries are rendered, hashed and judged by worker processes, one per core (`spreadtrace.pool`).
 
-Run: make bench-accuracy   (or: .venv/bin/python -m benchmarks.accuracy; about 30 minutes on 2 cores)
+Run: make bench-accuracy   (or: .venv/bin/python -m benchmarks.accuracy; about an hour on 2 cores)
 Quick look: .venv/bin/python -m benchmarks.accuracy --distractors 200 --references 20   (about 2 minutes)
-The workers' time per query is printed, to foresee other sizes (at 100 references about a quarter of a
+The workers' time per query is printed, to foresee other sizes (at 100 references a third to a half of a
 second of one core each, most of it spreadtrace's matching, which grows with the references).
 """
 
